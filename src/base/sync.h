@@ -89,3 +89,31 @@ class Latch {
 };
 
 }  // namespace ward
+
+#include <atomic>
+#include <functional>
+#include <thread>
+#include <vector>
+
+namespace ward {
+
+// Runs fn(i) for i in [0, n) on up to `threads` threads; returns when all are
+// done. fn must be thread-safe.
+inline void ParallelFor(size_t n, int threads, const std::function<void(size_t)>& fn) {
+  if (n == 0) return;
+  size_t t = std::min<size_t>(n, static_cast<size_t>(threads < 1 ? 1 : threads));
+  if (t == 1) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> pool;
+  for (size_t k = 0; k < t; ++k) {
+    pool.emplace_back([&] {
+      for (size_t i; (i = next++) < n;) fn(i);
+    });
+  }
+  for (auto& th : pool) th.join();
+}
+
+}  // namespace ward

@@ -1,0 +1,603 @@
+#include "repo/repository.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "io/compress.h"
+#include "io/file.h"
+
+namespace ward::repo {
+
+using storage::FileType;
+using storage::Handle;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr uint8_t kObjectPlain = 0;
+constexpr uint8_t kObjectZstd = 2;
+constexpr size_t kMaxObjectSize = 1ull << 32;
+
+bool IsContentAddressed(FileType t) {
+  return t == FileType::kKey || t == FileType::kIndex || t == FileType::kSnapshot ||
+         t == FileType::kPlan || t == FileType::kHold;
+}
+
+Result<json> ParseJson(ByteView data, const std::string& what) {
+  try {
+    return json::parse(AsString(data));
+  } catch (const json::exception& e) {
+    return DataLossError(what + " is not valid JSON: " + e.what());
+  }
+}
+
+json KdfToJson(const crypto::KdfParams& p) {
+  return {{"algorithm", p.algorithm}, {"ops", p.ops}, {"memory", p.memory},
+          {"salt", Base64Encode(p.salt)}};
+}
+
+Result<crypto::KdfParams> KdfFromJson(const json& j) {
+  try {
+    crypto::KdfParams p;
+    p.algorithm = j.at("algorithm").get<std::string>();
+    p.ops = j.at("ops").get<uint64_t>();
+    p.memory = j.at("memory").get<uint64_t>();
+    WARD_ASSIGN_OR_RETURN(p.salt, Base64Decode(j.at("salt").get<std::string>()));
+    return p;
+  } catch (const json::exception& e) {
+    return DataLossError(std::string("key file: bad kdf parameters: ") + e.what());
+  }
+}
+
+std::string BootId() {
+  auto b = io::ReadWholeFile("/proc/sys/kernel/random/boot_id");
+  if (!b.ok()) return "";
+  std::string s(AsString(*b));
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::string LocalHostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+std::string LocalUsername() {
+  struct passwd pw, *out = nullptr;
+  char buf[4096];
+  if (::getpwuid_r(::getuid(), &pw, buf, sizeof buf, &out) == 0 && out) return out->pw_name;
+  if (const char* u = std::getenv("USER")) return u;
+  return std::to_string(::getuid());
+}
+
+Repository::~Repository() = default;
+
+Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<storage::Backend> backend,
+                                                     std::string_view password,
+                                                     const OpenOptions& options) {
+  auto existing = backend->Stat(Handle::Config());
+  if (existing.ok()) {
+    return AlreadyExistsError("a repository already exists at " + backend->Location() +
+                              "; nothing was changed");
+  }
+  if (existing.status().code() != StatusCode::kNotFound) return existing.status();
+  if (password.empty()) return InvalidArgumentError("empty password: choose a non-empty one");
+
+  std::unique_ptr<Repository> r(new Repository());
+  r->backend_ = std::move(backend);
+  WARD_RETURN_IF_ERROR(r->backend_->Create().WithContext("creating " + r->backend_->Location()));
+
+  r->enc_ = crypto::Key::Random();
+  r->mac_key_ = crypto::Key::Random();
+  r->mac_ = std::make_unique<crypto::BlobMac>(r->mac_key_);
+  r->config_.id = crypto::RandomId().Hex();
+  r->config_.chunker.secret = crypto::RandomBytes(32);
+  r->config_.compression_level = options.compression_level;
+  r->config_.created = NowNanos();
+  r->chunker_ = std::make_unique<Chunker>(r->config_.chunker);
+
+  // Key file first: a config without any key would be unopenable.
+  WARD_ASSIGN_OR_RETURN(r->current_key_,
+                        r->WriteKeyFile(password, options.kdf ? *options.kdf : crypto::DefaultKdfParams()));
+  json cfg = {{"version", r->config_.version},
+              {"id", r->config_.id},
+              {"chunker",
+               {{"min", r->config_.chunker.min_size},
+                {"avg", r->config_.chunker.avg_size},
+                {"max", r->config_.chunker.max_size},
+                {"secret", Base64Encode(r->config_.chunker.secret)}}},
+              {"compression", r->config_.compression_level},
+              {"created", FormatRfc3339(r->config_.created)}};
+  Status s = r->SaveObjectAs(Handle::Config(), AsBytes(cfg.dump()));
+  if (s.code() == StatusCode::kAlreadyExists) {
+    // Another init won the race: withdraw our key file, leave theirs alone.
+    r->backend_->Remove(Handle::Of(FileType::kKey, r->current_key_)).IgnoreError();
+    return AlreadyExistsError("a repository already exists at " + r->backend_->Location() +
+                              "; nothing was changed");
+  }
+  WARD_RETURN_IF_ERROR(s);
+  r->cache_ = std::make_unique<ObjectCache>(r->backend_->IsLocal() ? "" : options.cache_dir,
+                                            r->config_.id);
+  return r;
+}
+
+Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Backend> backend,
+                                                     std::string_view password,
+                                                     const OpenOptions& options) {
+  auto cfg = backend->Stat(Handle::Config());
+  if (!cfg.ok()) {
+    if (cfg.status().code() == StatusCode::kNotFound) {
+      return NotFoundError("there is no repository at " + backend->Location() +
+                           ": run 'ward init' to create one, or check -r/WARD_REPOSITORY");
+    }
+    return cfg.status().WithContext("opening repository " + backend->Location());
+  }
+  std::unique_ptr<Repository> r(new Repository());
+  r->backend_ = std::move(backend);
+
+  std::vector<Id> keys;
+  WARD_ASSIGN_OR_RETURN(keys, r->ListIds(FileType::kKey));
+  if (keys.empty()) {
+    return DataLossError("repository " + r->backend_->Location() +
+                         " has no key files: it cannot be opened");
+  }
+  bool opened = false;
+  for (const Id& kid : keys) {
+    auto raw = r->backend_->Load(Handle::Of(FileType::kKey, kid), 0, 0);
+    if (!raw.ok()) continue;
+    auto j = ParseJson(*raw, "key file " + kid.Short());
+    if (!j.ok() || !j->contains("kdf") || !j->contains("data")) continue;
+    auto kdf = KdfFromJson((*j)["kdf"]);
+    if (!kdf.ok()) continue;
+    auto derived = crypto::DeriveKey(password, *kdf);
+    if (!derived.ok()) continue;
+    auto sealed = Base64Decode((*j)["data"].get<std::string>());
+    if (!sealed.ok()) continue;
+    Bytes master;
+    if (!crypto::Open(*derived, *sealed, &master).ok()) continue;
+    auto mj = ParseJson(master, "master key");
+    if (!mj.ok()) continue;
+    auto enc = Base64Decode(mj->value("encrypt", ""));
+    auto mac = Base64Decode(mj->value("mac", ""));
+    std::fill(master.begin(), master.end(), 0);
+    if (!enc.ok() || !mac.ok() || enc->size() != crypto::kKeySize ||
+        mac->size() != crypto::kKeySize) {
+      continue;
+    }
+    r->enc_ = crypto::Key::FromBytes(*enc);
+    r->mac_key_ = crypto::Key::FromBytes(*mac);
+    r->current_key_ = kid;
+    opened = true;
+    break;
+  }
+  if (!opened) {
+    return UnauthenticatedError("wrong password: no key of repository " + r->backend_->Location() +
+                                " opens with it");
+  }
+  r->mac_ = std::make_unique<crypto::BlobMac>(r->mac_key_);
+  WARD_RETURN_IF_ERROR(r->LoadConfig());
+  r->chunker_ = std::make_unique<Chunker>(r->config_.chunker);
+  r->cache_ = std::make_unique<ObjectCache>(r->backend_->IsLocal() ? "" : options.cache_dir,
+                                            r->config_.id);
+  return r;
+}
+
+Status Repository::LoadConfig() {
+  WARD_ASSIGN_OR_RETURN(Bytes data, LoadObject(Handle::Config()));
+  WARD_ASSIGN_OR_RETURN(json j, ParseJson(data, "repository config"));
+  try {
+    int version = j.at("version").get<int>();
+    if (version > kFormatVersion) {
+      return FailedPreconditionError(fmt::format(
+          "repository format version {} is newer than this ward supports ({}); upgrade ward", version,
+          kFormatVersion));
+    }
+    config_.version = version;
+    config_.id = j.at("id").get<std::string>();
+    const auto& c = j.at("chunker");
+    config_.chunker.min_size = c.at("min").get<uint32_t>();
+    config_.chunker.avg_size = c.at("avg").get<uint32_t>();
+    config_.chunker.max_size = c.at("max").get<uint32_t>();
+    WARD_ASSIGN_OR_RETURN(config_.chunker.secret, Base64Decode(c.at("secret").get<std::string>()));
+    config_.compression_level = j.value("compression", 3);
+    if (auto t = ParseTime(j.value("created", "")); t.ok()) config_.created = *t;
+  } catch (const json::exception& e) {
+    return DataLossError(std::string("repository config is malformed: ") + e.what());
+  }
+  if (!storage::IsValidName(config_.id)) return DataLossError("repository config: bad id");
+  return config_.chunker.Validate();
+}
+
+Result<Id> Repository::WriteKeyFile(std::string_view password, const crypto::KdfParams& kdf) {
+  WARD_ASSIGN_OR_RETURN(crypto::Key derived, crypto::DeriveKey(password, kdf));
+  json master = {{"encrypt", Base64Encode(enc_.view())}, {"mac", Base64Encode(mac_key_.view())}};
+  std::string plain = master.dump();
+  Bytes sealed;
+  crypto::Seal(derived, AsBytes(plain), &sealed);
+  std::fill(plain.begin(), plain.end(), '\0');
+  json kf = {{"version", 1},
+             {"created", FormatRfc3339(NowNanos())},
+             {"username", LocalUsername()},
+             {"hostname", LocalHostname()},
+             {"kdf", KdfToJson(kdf)},
+             {"data", Base64Encode(sealed)}};
+  std::string text = kf.dump(2);
+  Id id = crypto::Sha256(AsBytes(text));
+  WARD_RETURN_IF_ERROR(backend_->Save(Handle::Of(FileType::kKey, id), AsBytes(text)));
+  return id;
+}
+
+Result<Id> Repository::SaveObject(FileType type, ByteView plaintext) {
+  Bytes framed;
+  framed.reserve(plaintext.size() / 2 + 16);
+  framed.push_back(kObjectZstd);
+  io::Compress(plaintext, 3, &framed);
+  if (framed.size() > plaintext.size() + 1) {
+    framed.assign(1, kObjectPlain);
+    framed.insert(framed.end(), plaintext.begin(), plaintext.end());
+  }
+  Bytes sealed;
+  crypto::Seal(enc_, framed, &sealed);
+  Id id = crypto::Sha256(sealed);
+  Handle h = Handle::Of(type, id);
+  Status s = backend_->Save(h, sealed);
+  if (!s.ok() && s.code() != StatusCode::kAlreadyExists) return s;
+  if (cache_ && type != FileType::kSession) cache_->Put(h, sealed);
+  return id;
+}
+
+Status Repository::SaveObjectAs(const Handle& h, ByteView plaintext) {
+  Bytes framed;
+  framed.push_back(kObjectZstd);
+  io::Compress(plaintext, 3, &framed);
+  Bytes sealed;
+  crypto::Seal(enc_, framed, &sealed);
+  return backend_->Save(h, sealed);
+}
+
+Result<Bytes> Repository::LoadObject(const Handle& h) {
+  std::optional<Bytes> cached;
+  bool cacheable = cache_ && (h.type == FileType::kIndex || h.type == FileType::kSnapshot);
+  if (cacheable) cached = cache_->Get(h);
+  Bytes sealed;
+  if (cached) {
+    sealed = std::move(*cached);
+  } else {
+    WARD_ASSIGN_OR_RETURN(sealed, backend_->Load(h, 0, 0));
+    if (IsContentAddressed(h.type) && crypto::Sha256(sealed).Hex() != h.name) {
+      return DataLossError(h.ToString() + " is damaged: its content does not match its name");
+    }
+    if (cacheable) cache_->Put(h, sealed);
+  }
+  Bytes framed;
+  if (!crypto::Open(enc_, sealed, &framed).ok()) {
+    return DataLossError(h.ToString() + " is damaged or was not written with this repository's key");
+  }
+  if (framed.empty()) return DataLossError(h.ToString() + " is empty");
+  Bytes out;
+  if (framed[0] == kObjectPlain) {
+    out.assign(framed.begin() + 1, framed.end());
+  } else if (framed[0] == kObjectZstd) {
+    Status s = io::DecompressAny(ByteView(framed).subspan(1), kMaxObjectSize, &out);
+    if (!s.ok()) return s.WithContext(h.ToString());
+  } else {
+    return FailedPreconditionError(h.ToString() +
+                                   " uses an encoding this ward does not know; upgrade ward");
+  }
+  return out;
+}
+
+Result<std::vector<Id>> Repository::ListIds(FileType type) {
+  std::vector<Id> ids;
+  WARD_RETURN_IF_ERROR(backend_->List(type, [&](const storage::FileInfo& fi) {
+    auto id = Id::FromHex(fi.name);
+    if (id.ok()) ids.push_back(*id);
+    return Status::OK();
+  }));
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Status Repository::LoadIndex() {
+  WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kIndex));
+  std::vector<std::optional<IndexFile>> files(ids.size());
+  std::vector<Status> errors(ids.size());
+  ParallelFor(ids.size(), backend_->IsLocal() ? 2 : backend_->Concurrency(), [&](size_t i) {
+    auto data = LoadObject(Handle::Of(FileType::kIndex, ids[i]));
+    if (!data.ok()) {
+      errors[i] = data.status();
+      return;
+    }
+    auto f = IndexFile::Decode(*data);
+    if (!f.ok()) {
+      errors[i] = f.status().WithContext("index " + ids[i].Short());
+      return;
+    }
+    files[i] = std::move(*f);
+  });
+  for (size_t i = 0; i < ids.size(); ++i) {
+    // An index file deleted by a concurrent prune was superseded by another one.
+    if (!errors[i].ok() && errors[i].code() != StatusCode::kNotFound) return errors[i];
+  }
+  std::set<Id> superseded;
+  for (const auto& f : files) {
+    if (f) superseded.insert(f->supersedes.begin(), f->supersedes.end());
+  }
+  index_files_.clear();
+  std::set<std::string> keep;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!files[i]) continue;
+    keep.insert(ids[i].Hex());
+    if (superseded.count(ids[i])) continue;
+    index_files_.push_back(ids[i]);
+    for (const auto& p : files[i]->packs) index_.AddPack(p.id, p.blobs);
+  }
+  cache_->Retain(FileType::kIndex, keep);
+  return Status::OK();
+}
+
+Result<Bytes> Repository::LoadPackRange(const Id& pack, uint64_t offset, uint64_t length) {
+  Handle h = Handle::Of(FileType::kPack, pack);
+  if (cache_->enabled() && index_.IsTreePack(pack)) {
+    std::optional<Bytes> whole = cache_->Get(h);
+    if (!whole) {
+      WARD_ASSIGN_OR_RETURN(Bytes data, backend_->Load(h, 0, 0));
+      if (crypto::Sha256(data).Hex() != h.name) {
+        return DataLossError(h.ToString() + " is damaged: its content does not match its name");
+      }
+      cache_->Put(h, data);
+      whole = std::move(data);
+    }
+    if (offset + length > whole->size()) return OutOfRangeError(h.ToString() + ": range past its end");
+    return Bytes(whole->begin() + offset, whole->begin() + offset + length);
+  }
+  return backend_->Load(h, offset, length);
+}
+
+Result<Bytes> Repository::LoadBlob(BlobType type, const Id& id) {
+  auto loc = index_.Lookup(type, id);
+  if (!loc) {
+    return NotFoundError(fmt::format("{} blob {} is not in the index (the repository is missing data; "
+                                     "run 'ward check')",
+                                     BlobTypeName(type), id.Short()));
+  }
+  auto sealed = LoadPackRange(loc->pack, loc->offset, loc->length);
+  if (!sealed.ok()) {
+    if (sealed.status().code() == StatusCode::kNotFound ||
+        sealed.status().code() == StatusCode::kOutOfRange) {
+      return DataLossError(fmt::format("{} blob {}: pack {} is missing or truncated", BlobTypeName(type),
+                                       id.Short(), loc->pack.Short()));
+    }
+    return sealed.status();
+  }
+  Bytes out;
+  WARD_RETURN_IF_ERROR(OpenBlob(enc_, *mac_, id, *loc, *sealed, &out));
+  return out;
+}
+
+bool Repository::ReserveBlob(BlobType type, const Id& id) {
+  if (index_.Has(type, id)) return false;
+  std::lock_guard lock(pending_mu_);
+  return pending_[static_cast<int>(type)].insert(id).second;
+}
+
+void Repository::ReleaseBlobs(const std::vector<PackedBlob>& blobs) {
+  std::lock_guard lock(pending_mu_);
+  for (const auto& b : blobs) pending_[static_cast<int>(b.loc.type)].erase(b.id);
+}
+
+Result<Tree> Repository::LoadTree(const Id& id) {
+  WARD_ASSIGN_OR_RETURN(Bytes data, LoadBlob(BlobType::kTree, id));
+  auto t = Tree::Decode(data);
+  if (!t.ok()) return t.status().WithContext("tree " + id.Short());
+  return t;
+}
+
+Result<Snapshot> Repository::LoadSnapshot(const Id& id) {
+  WARD_ASSIGN_OR_RETURN(Bytes data, LoadObject(Handle::Of(FileType::kSnapshot, id)));
+  WARD_ASSIGN_OR_RETURN(json j, ParseJson(data, "snapshot " + id.Short()));
+  auto s = Snapshot::FromJson(j);
+  if (!s.ok()) return s.status().WithContext("snapshot " + id.Short());
+  s->id = id;
+  return s;
+}
+
+Result<std::vector<Snapshot>> Repository::ListSnapshots() {
+  WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kSnapshot));
+  std::vector<std::optional<Snapshot>> loaded(ids.size());
+  std::vector<Status> errors(ids.size());
+  ParallelFor(ids.size(), backend_->IsLocal() ? 2 : backend_->Concurrency(), [&](size_t i) {
+    auto s = LoadSnapshot(ids[i]);
+    if (s.ok()) {
+      loaded[i] = std::move(*s);
+    } else {
+      errors[i] = s.status();
+    }
+  });
+  std::vector<Snapshot> out;
+  std::set<std::string> keep;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (loaded[i]) {
+      out.push_back(std::move(*loaded[i]));
+      keep.insert(ids[i].Hex());
+    } else if (errors[i].code() != StatusCode::kNotFound) {  // removed by a concurrent forget
+      return errors[i];
+    }
+  }
+  cache_->Retain(FileType::kSnapshot, keep);
+  std::stable_sort(out.begin(), out.end(), [](const Snapshot& a, const Snapshot& b) {
+    return a.time != b.time ? a.time < b.time : a.id < b.id;
+  });
+  return out;
+}
+
+Result<Id> Repository::SaveSnapshot(Snapshot snapshot) {
+  std::string text = snapshot.ToJson().dump();
+  return SaveObject(FileType::kSnapshot, AsBytes(text));
+}
+
+Result<Snapshot> Repository::FindSnapshot(std::string_view ref, const std::vector<Snapshot>& candidates) {
+  if (ref == "latest") {
+    if (candidates.empty()) return NotFoundError("no snapshot matches: the repository has none that fit");
+    return candidates.back();
+  }
+  std::string lower(ref);
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  if (lower.size() < 8 || lower.size() > 64 ||
+      lower.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return InvalidArgumentError("'" + std::string(ref) +
+                                "' is not a snapshot: give an ID, a prefix of 8+ hex digits, or latest");
+  }
+  const Snapshot* found = nullptr;
+  for (const auto& s : candidates) {
+    if (s.id.Hex().rfind(lower, 0) == 0) {
+      if (found) return InvalidArgumentError("snapshot prefix '" + lower + "' is ambiguous: give more digits");
+      found = &s;
+    }
+  }
+  if (!found) return NotFoundError("no snapshot " + lower + " in this repository (see 'ward snapshots')");
+  return *found;
+}
+
+Result<std::vector<KeyInfo>> Repository::ListKeys() {
+  WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kKey));
+  std::vector<KeyInfo> out;
+  for (const Id& id : ids) {
+    WARD_ASSIGN_OR_RETURN(Bytes raw, backend_->Load(Handle::Of(FileType::kKey, id), 0, 0));
+    KeyInfo k;
+    k.id = id;
+    k.current = id == current_key_;
+    auto j = ParseJson(raw, "key file " + id.Short());
+    if (j.ok()) {
+      k.username = j->value("username", "");
+      k.hostname = j->value("hostname", "");
+      if (auto t = ParseTime(j->value("created", "")); t.ok()) k.created = *t;
+    }
+    out.push_back(k);
+  }
+  std::sort(out.begin(), out.end(), [](const KeyInfo& a, const KeyInfo& b) { return a.created < b.created; });
+  return out;
+}
+
+Result<Id> Repository::AddKey(std::string_view password, const std::optional<crypto::KdfParams>& kdf) {
+  if (password.empty()) return InvalidArgumentError("empty password: choose a non-empty one");
+  return WriteKeyFile(password, kdf ? *kdf : crypto::DefaultKdfParams());
+}
+
+Status Repository::RemoveKey(const Id& key) {
+  if (key == current_key_) {
+    return FailedPreconditionError("key " + key.Short() +
+                                   " is the one in use: open the repository with another key to remove it");
+  }
+  WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kKey));
+  if (std::find(ids.begin(), ids.end(), key) == ids.end()) {
+    return NotFoundError("no key " + key.Short() + " in this repository (see 'ward key list')");
+  }
+  return backend_->Remove(Handle::Of(FileType::kKey, key));
+}
+
+Result<Id> Repository::BeginSession(const std::string& kind) {
+  Id id = crypto::RandomId();
+  json j = {{"version", 1},           {"kind", kind},       {"hostname", LocalHostname()},
+            {"pid", ::getpid()},      {"boot_id", BootId()}, {"started", FormatRfc3339(NowNanos())}};
+  WARD_RETURN_IF_ERROR(SaveObjectAs(Handle::Of(FileType::kSession, id), AsBytes(j.dump())));
+  return id;
+}
+
+void Repository::EndSession(const Id& session) {
+  backend_->Remove(Handle::Of(FileType::kSession, session)).IgnoreError();
+}
+
+// ---------------------------------------------------------------------------
+
+PackUploader::PackUploader(Repository* repo, int threads)
+    : repo_(repo), queue_(static_cast<size_t>(std::max(1, threads)) * kPackTargetSize) {
+  for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { Run(); });
+}
+
+PackUploader::~PackUploader() {
+  queue_.Close();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+Status PackUploader::Submit(PackBuilder::Finished pack) {
+  {
+    std::lock_guard lock(mu_);
+    if (!error_.ok()) return error_;
+  }
+  size_t cost = pack.data.size();
+  if (!queue_.Push(std::move(pack), cost)) return AbortedError("upload queue closed");
+  return Status::OK();
+}
+
+void PackUploader::Run() {
+  while (auto pack = queue_.Pop()) {
+    {
+      std::lock_guard lock(mu_);
+      if (!error_.ok()) continue;  // drain without uploading after a failure
+    }
+    Status s = repo_->backend()->Save(storage::Handle::Of(FileType::kPack, pack->id), pack->data);
+    if (s.code() == StatusCode::kAlreadyExists) s = Status::OK();  // same name, same bytes
+    std::lock_guard lock(mu_);
+    if (!s.ok()) {
+      if (error_.ok()) error_ = s.WithContext("saving pack " + pack->id.Short());
+      continue;
+    }
+    repo_->index().AddPack(pack->id, pack->blobs);
+    repo_->ReleaseBlobs(pack->blobs);
+    packs_uploaded_++;
+    bytes_uploaded_ += pack->data.size();
+    pending_index_.packs.push_back({pack->id, std::move(pack->blobs)});
+    if (pending_index_.packs.size() >= kPacksPerIndexFile) {
+      Status is = WriteIndexLocked();
+      if (!is.ok() && error_.ok()) error_ = is;
+    }
+  }
+}
+
+Status PackUploader::WriteIndexLocked() {
+  if (pending_index_.packs.empty()) return Status::OK();
+  Bytes data = pending_index_.Encode();
+  auto id = repo_->SaveObject(FileType::kIndex, data);
+  if (!id.ok()) return id.status().WithContext("saving index");
+  pending_index_.packs.clear();
+  return Status::OK();
+}
+
+Status PackUploader::Finish() {
+  queue_.Close();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  std::lock_guard lock(mu_);
+  if (!error_.ok()) return error_;
+  finished_ = true;
+  return WriteIndexLocked();
+}
+
+Status PackWriter::Add(BlobType type, const Id& id, ByteView plaintext) {
+  size_t before = builder_.size();
+  builder_.Add(type, id, plaintext, repo_->config().compression_level);
+  stored_ += builder_.size() - before;
+  plain_ += plaintext.size();
+  if (builder_.size() >= target_) return Flush();
+  return Status::OK();
+}
+
+Status PackWriter::Flush() {
+  if (builder_.empty()) return Status::OK();
+  return uploader_->Submit(builder_.Finish());
+}
+
+}  // namespace ward::repo

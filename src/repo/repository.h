@@ -1,0 +1,220 @@
+// Repository: the encrypted, deduplicated object store that every command
+// works on. It owns the backend, the master key, the in-memory index and the
+// local cache, and turns blobs, trees and snapshots into sealed storage
+// objects and back.
+//
+// Write order is what makes ward crash-safe (docs/format/repository.md):
+// packs are saved before the index files that list them, index files before
+// the snapshots that reference their blobs; nothing is ever overwritten. A
+// process killed at any instant leaves at worst packs that no index lists, or
+// index files that no snapshot uses: both harmless, both reclaimed by prune.
+//
+// Thread safety: after Open/Init returns, every method is thread-safe, except
+// that LoadIndex() must not run concurrently with writes. PackWriter objects
+// belong to one thread each; PackUploader is thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/status.h"
+#include "base/sync.h"
+#include "base/time.h"
+#include "chunker/chunker.h"
+#include "crypto/crypto.h"
+#include "repo/blob.h"
+#include "repo/cache.h"
+#include "repo/index.h"
+#include "repo/pack.h"
+#include "repo/snapshot.h"
+#include "repo/tree.h"
+#include "storage/backend.h"
+
+namespace ward::repo {
+
+constexpr int kFormatVersion = 1;
+constexpr size_t kPackTargetSize = 16 << 20;
+constexpr size_t kPacksPerIndexFile = 32;
+
+struct RepoConfig {
+  int version = kFormatVersion;
+  std::string id;  // 64 hex digits, random
+  ChunkerParams chunker;
+  int compression_level = 3;
+  UnixNanos created = 0;
+};
+
+struct KeyInfo {
+  Id id;
+  std::string username, hostname;
+  UnixNanos created = 0;
+  bool current = false;  // the key this process opened the repository with
+};
+
+struct OpenOptions {
+  std::string cache_dir;  // empty: no cache
+  // Initialisation only: key derivation parameters for the first key.
+  std::optional<crypto::KdfParams> kdf;
+  int compression_level = 3;
+};
+
+class Repository {
+ public:
+  // Creates a repository in an empty location. kAlreadyExists (and nothing
+  // touched) if a config object is already there.
+  static Result<std::unique_ptr<Repository>> Init(std::unique_ptr<storage::Backend> backend,
+                                                  std::string_view password,
+                                                  const OpenOptions& options);
+
+  // Opens an existing repository. kNotFound if there is none at the location;
+  // kUnauthenticated if no key file opens with the password.
+  static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<storage::Backend> backend,
+                                                  std::string_view password,
+                                                  const OpenOptions& options);
+
+  ~Repository();
+
+  const RepoConfig& config() const { return config_; }
+  storage::Backend* backend() { return backend_.get(); }
+  const Chunker& chunker() const { return *chunker_; }
+  const crypto::Key& enc_key() const { return enc_; }
+  const crypto::BlobMac& mac() const { return *mac_; }
+  Id HashBlob(ByteView plaintext) const { return mac_->Sum(plaintext); }
+  const Id& current_key() const { return current_key_; }
+
+  // --- metadata objects (config, index, snapshots, sessions, holds, plans) ---
+  // Compresses and seals `plaintext` and saves it under the SHA-256 of the
+  // stored bytes. Returns that name.
+  Result<Id> SaveObject(storage::FileType type, ByteView plaintext);
+  // Saves a metadata object under a caller-chosen name (sessions).
+  Status SaveObjectAs(const storage::Handle& h, ByteView plaintext);
+  // Loads, verifies (name = SHA-256 for content-addressed types), opens and
+  // decompresses a metadata object.
+  Result<Bytes> LoadObject(const storage::Handle& h);
+  // Lists the names of all objects of a type.
+  Result<std::vector<Id>> ListIds(storage::FileType type);
+
+  // --- index ---
+  // Reads every index file into the master index (parallel, cached).
+  Status LoadIndex();
+  MasterIndex& index() { return index_; }
+  const std::vector<Id>& index_files() const { return index_files_; }
+
+  // --- blobs ---
+  Result<Bytes> LoadBlob(BlobType type, const Id& id);
+  // Loads a pack range (cached whole when it holds trees and a cache is on).
+  Result<Bytes> LoadPackRange(const Id& pack, uint64_t offset, uint64_t length);
+
+  // Dedup: true if the caller should store this blob (not in the index and
+  // not being stored by another writer right now).
+  bool ReserveBlob(BlobType type, const Id& id);
+  void ReleaseBlobs(const std::vector<PackedBlob>& blobs);
+
+  // --- trees and snapshots ---
+  Result<Tree> LoadTree(const Id& id);
+  Result<Snapshot> LoadSnapshot(const Id& id);
+  Result<std::vector<Snapshot>> ListSnapshots();  // sorted by time, oldest first
+  Result<Id> SaveSnapshot(Snapshot snapshot);
+  // "latest", a full ID, or a unique prefix of at least 8 hex digits, among `candidates`.
+  Result<Snapshot> FindSnapshot(std::string_view ref, const std::vector<Snapshot>& candidates);
+
+  // --- keys ---
+  Result<std::vector<KeyInfo>> ListKeys();
+  Result<Id> AddKey(std::string_view password, const std::optional<crypto::KdfParams>& kdf);
+  // Refuses to remove the key in use or the last key.
+  Status RemoveKey(const Id& key);
+
+  // --- sessions (writers in flight; see docs/format/repository.md) ---
+  Result<Id> BeginSession(const std::string& kind);
+  void EndSession(const Id& session);
+
+  ObjectCache& cache() { return *cache_; }
+
+ private:
+  Repository() = default;
+  Status LoadConfig();
+  Result<Id> WriteKeyFile(std::string_view password, const crypto::KdfParams& kdf);
+
+  std::unique_ptr<storage::Backend> backend_;
+  RepoConfig config_;
+  crypto::Key enc_, mac_key_;
+  std::unique_ptr<crypto::BlobMac> mac_;
+  std::unique_ptr<Chunker> chunker_;
+  std::unique_ptr<ObjectCache> cache_;
+  Id current_key_;
+  std::string cache_dir_;
+
+  MasterIndex index_;
+  std::vector<Id> index_files_;
+
+  std::mutex pending_mu_;
+  std::unordered_set<Id, IdHash> pending_[2];
+};
+
+// Uploads finished packs on background threads, records them in the master
+// index, and writes an index file every kPacksPerIndexFile packs and at
+// Finish(). Thread-safe.
+class PackUploader {
+ public:
+  PackUploader(Repository* repo, int threads);
+  ~PackUploader();
+
+  // Queues a pack; blocks while too many bytes are in flight. Returns the
+  // first upload error seen so far (then nothing more is uploaded).
+  Status Submit(PackBuilder::Finished pack);
+
+  // Waits for every queued pack and writes the last index file.
+  Status Finish();
+
+  uint64_t packs_uploaded() const { return packs_uploaded_; }
+  uint64_t bytes_uploaded() const { return bytes_uploaded_; }
+
+ private:
+  void Run();
+  Status WriteIndexLocked();
+
+  Repository* repo_;
+  BoundedQueue<PackBuilder::Finished> queue_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  Status error_;
+  IndexFile pending_index_;
+  std::atomic<uint64_t> packs_uploaded_{0}, bytes_uploaded_{0};
+  bool finished_ = false;
+};
+
+// Packs blobs for one thread and hands full packs to a PackUploader.
+class PackWriter {
+ public:
+  PackWriter(Repository* repo, PackUploader* uploader, size_t target_size = kPackTargetSize)
+      : repo_(repo), uploader_(uploader), builder_(repo->enc_key()), target_(target_size) {}
+
+  // Stores a blob the caller reserved with Repository::ReserveBlob.
+  Status Add(BlobType type, const Id& id, ByteView plaintext);
+  Status Flush();
+
+  // Stored (sealed) bytes and plaintext bytes added through this writer.
+  uint64_t stored_bytes() const { return stored_; }
+  uint64_t plain_bytes() const { return plain_; }
+
+ private:
+  Repository* repo_;
+  PackUploader* uploader_;
+  PackBuilder builder_;
+  size_t target_;
+  uint64_t stored_ = 0, plain_ = 0;
+};
+
+// Host and user name of this process, for snapshots and key files.
+std::string LocalHostname();
+std::string LocalUsername();
+
+}  // namespace ward::repo
