@@ -117,10 +117,6 @@ for b in ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-conf monmaptool ceph-
   command -v "$b" >/dev/null || die "missing $b: run scripts/install-deps.sh --test"
 done
 
-# Only one instance of this script may set up the cluster at a time.
-mkdir -p "$D"/{run,log,mon,osd,rgw,crash}
-exec 9>"$D/run/start.lock"
-flock -w 300 9 || die "another start-rgw.sh holds $D/run/start.lock"
 
 ensure_user() {
   local i
@@ -136,9 +132,20 @@ ensure_user() {
   die "could not create the S3 user; see $D/log/user-create.log"
 }
 
-all_up=1
-for n in "${DAEMONS[@]}"; do alive "$n" || all_up=0; done
-if [[ $all_up == 1 ]] && endpoint_up; then
+all_running() {
+  local n
+  for n in "${DAEMONS[@]}"; do alive "$n" || return 1; done
+  endpoint_up
+}
+
+# Only one instance of this script may set up the cluster at a time. The
+# daemons must not inherit the lock's descriptor (9>&- below), or they would
+# hold the lock for as long as they run.
+mkdir -p "$D"/{run,log,mon,osd,rgw,crash}
+exec 9>"$D/run/start.lock"
+flock -w 300 9 || die "another start-rgw.sh has held $D/run/start.lock for 5 minutes"
+
+if all_running; then
   echo "# ceph/rgw already running"
   ensure_user
   print_info
@@ -239,13 +246,13 @@ if [[ ! -f "$D/mon/ceph-a/done" ]]; then
   monmaptool --create --clobber --addv a "[v2:127.0.0.1:$MON_PORT]" --fsid "$FSID" "$D/monmap" >/dev/null
   ceph-authtool --create-keyring "$D/mon.keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
   ceph-mon -c "$CONF" --mkfs -i a --monmap "$D/monmap" --keyring "$D/mon.keyring" \
-    >"$D/log/mon-mkfs.log" 2>&1 || { cat "$D/log/mon-mkfs.log" >&2; die "mon mkfs failed"; }
+    >"$D/log/mon-mkfs.log" 2>&1 9>&- || { cat "$D/log/mon-mkfs.log" >&2; die "mon mkfs failed"; }
   touch "$D/mon/ceph-a/done"
   log "mon mkfs done"
 fi
 if ! alive mon.a; then
   rm -f "$(pidfile mon.a)"
-  ceph-mon -c "$CONF" -i a 2>>"$D/log/mon.a.stderr"
+  ceph-mon -c "$CONF" -i a 2>>"$D/log/mon.a.stderr" 9>&-
   log "mon started"
 fi
 for _ in $(seq 1 60); do "${CEPH[@]}" mon stat >/dev/null 2>&1 && break; sleep 0.5; done
@@ -259,14 +266,14 @@ if [[ ! -f "$D/osd/ceph-0/done" ]]; then
   [[ "$id" == 0 ]] || die "unexpected osd id $id (stale monitor state? run: $SELF purge)"
   rm -rf "$D/osd/ceph-0" "$D/osd/ceph-0.block"
   mkdir -p "$D/osd/ceph-0"
-  ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$OSD_UUID" >"$D/log/osd-mkfs.log" 2>&1 ||
+  ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$OSD_UUID" >"$D/log/osd-mkfs.log" 2>&1 9>&- ||
     { cat "$D/log/osd-mkfs.log" >&2; die "osd mkfs failed"; }
   touch "$D/osd/ceph-0/done"
   log "osd mkfs (bluestore, ${OSD_SIZE_GB} GiB sparse) done"
 fi
 if ! alive osd.0; then
   rm -f "$(pidfile osd.0)"
-  ceph-osd -c "$CONF" -i 0 2>>"$D/log/osd.0.stderr"
+  ceph-osd -c "$CONF" -i 0 2>>"$D/log/osd.0.stderr" 9>&-
   log "osd started"
 fi
 osd_up() { [[ "$("${CEPH[@]}" osd dump -f json 2>/dev/null | jq -r '.osds[0].up // 0')" == 1 ]]; }
@@ -277,7 +284,7 @@ log "osd up"
 # ---- radosgw
 if ! alive client.rgw.a; then
   rm -f "$(pidfile client.rgw.a)"
-  radosgw -c "$CONF" -n client.rgw.a 2>>"$D/log/client.rgw.a.stderr"
+  radosgw -c "$CONF" -n client.rgw.a 2>>"$D/log/client.rgw.a.stderr" 9>&-
   log "radosgw started"
 fi
 # radosgw writes its PID file a little after it forks (and creates its pools on
