@@ -1,0 +1,67 @@
+// Source: what a backup reads. A source presents a tree of entries (files,
+// directories, symlinks, special files) that the backup engine walks, and
+// opens the content of file entries as byte streams. Nothing here knows about
+// packs or chunks; nothing in the engine knows what a source really is.
+//
+// Paths are relative to the source root, '/'-separated, "" for the root.
+// Thread safety: a Source is used by one walking thread; a Reader by one
+// thread at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/status.h"
+#include "repo/tree.h"
+
+namespace ward::source {
+
+// The content of one file entry.
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  // Reads up to out.size() bytes; returns 0 at the end of the stream.
+  virtual Result<size_t> Read(std::span<uint8_t> out) = 0;
+  // Called after the last Read: reports failures only visible at the end (a
+  // dump command's exit status). A non-OK result discards the file.
+  virtual Status Finish() { return Status::OK(); }
+};
+
+struct Entry {
+  repo::Node node;  // metadata; content and subtree are filled in by the engine
+  // True if node's size/mtime/ctime/inode identify the content, so a file
+  // that matches its node in the previous snapshot need not be read again.
+  bool cacheable = true;
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  // Entries of the directory at `path`, sorted by name. Entries that could
+  // not be read are left out and described in *skipped (one message each,
+  // naming the entry); the call fails only if the directory itself cannot be
+  // listed.
+  virtual Result<std::vector<Entry>> List(const std::string& path, std::vector<Status>* skipped) = 0;
+
+  // Opens the content of the file entry at `path`.
+  virtual Result<std::unique_ptr<Reader>> Open(const std::string& path, const Entry& entry) = 0;
+
+  // How a failure to read one entry is treated: true for file trees (name it,
+  // back up the rest, exit 3); false for streams whose partial content would
+  // be a lie (a failed dump must fail the whole backup).
+  virtual bool PartialOk() const = 0;
+
+  // What the snapshot records as its paths and source kind.
+  virtual std::vector<std::string> Paths() const = 0;
+  virtual std::string Kind() const = 0;
+
+  // Joins a directory path and a name.
+  static std::string Join(const std::string& dir, const std::string& name) {
+    return dir.empty() ? name : dir + "/" + name;
+  }
+};
+
+}  // namespace ward::source
