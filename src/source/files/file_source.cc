@@ -86,10 +86,18 @@ Result<std::unique_ptr<FileSource>> FileSource::Create(const FileSourceOptions& 
     }
     if (!nested) s->selected_.push_back(p);
   }
+  Status first_missing;
   for (const auto& p : s->selected_) {
     s->selected_rel_.insert(p == "/" ? "" : p.substr(1));
     struct stat st;
-    if (::lstat(p.c_str(), &st) == 0) s->devices_.insert(st.st_dev);
+    if (::lstat(p.c_str(), &st) == 0) {
+      s->devices_.insert(st.st_dev);
+    } else if (first_missing.ok()) {
+      first_missing = ErrnoStatus(errno, p);
+    }
+  }
+  if (s->devices_.empty()) {
+    return Status(first_missing.code(), "nothing to back up: " + first_missing.message());
   }
   return s;
 }

@@ -25,8 +25,9 @@ struct FileSourceOptions {
 
 class FileSource : public Source {
  public:
-  // Fails on a bad pattern or if no path is given. Paths that do not exist
-  // are reported when walked (the rest is still backed up).
+  // Fails on a bad pattern, if no path is given, or if none of the paths
+  // exists. Paths that do not exist are reported when walked (the rest is
+  // still backed up).
   static Result<std::unique_ptr<FileSource>> Create(const FileSourceOptions& options);
 
   Result<std::vector<Entry>> List(const std::string& path, std::vector<Status>* skipped) override;

@@ -1,0 +1,237 @@
+#include "engine/check.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "base/sync.h"
+
+namespace ward::engine {
+
+namespace {
+
+using repo::BlobType;
+using repo::Node;
+using repo::NodeType;
+using storage::FileType;
+using storage::Handle;
+
+class Checker {
+ public:
+  Checker(repo::Repository& repo, const CheckOptions& o, Progress* p) : repo_(repo), opts_(o), progress_(p) {}
+  Result<CheckResult> Run();
+
+ private:
+  void Error(std::string e) {
+    std::lock_guard lock(mu_);
+    result_.errors.push_back(std::move(e));
+  }
+  void MarkDamaged(const Id& pack) {
+    std::lock_guard lock(mu_);
+    if (damaged_.insert(pack).second) result_.damaged_packs.push_back(pack);
+  }
+  void ReadPack(const Id& pack, uint64_t size);
+  // Returns a path below `path` that cannot be restored, or "" if all is well.
+  std::string WalkTree(const Id& tree, const std::string& path);
+  bool BlobBad(BlobType type, const Id& id);
+
+  repo::Repository& repo_;
+  const CheckOptions& opts_;
+  Progress* progress_;
+  std::mutex mu_;
+  CheckResult result_;
+  std::set<Id> damaged_;
+  std::map<Id, std::vector<repo::PackedBlob>> packs_;  // from the index
+  std::unordered_map<Id, std::string, IdHash> tree_memo_;
+  std::unordered_set<Id, IdHash> reported_missing_;
+};
+
+bool Checker::BlobBad(BlobType type, const Id& id) {
+  auto loc = repo_.index().Lookup(type, id);
+  if (!loc) return true;
+  return damaged_.count(loc->pack) > 0;
+}
+
+std::string Checker::WalkTree(const Id& tree_id, const std::string& path) {
+  auto memo = tree_memo_.find(tree_id);
+  if (memo != tree_memo_.end()) return memo->second.empty() ? "" : path + memo->second;
+  std::string bad;
+  auto relative = [&](const std::string& full) { return full.substr(path.size()); };
+  if (BlobBad(BlobType::kTree, tree_id)) {
+    if (!repo_.index().Has(BlobType::kTree, tree_id) && reported_missing_.insert(tree_id).second) {
+      Error(fmt::format("tree blob {} ({}) is missing from the repository", tree_id.Short(),
+                        path.empty() ? "/" : path));
+    }
+    bad = "/";
+  } else {
+    auto tree = repo_.LoadTree(tree_id);
+    result_.trees++;
+    if (!tree.ok()) {
+      Error(fmt::format("tree {} ({}): {}", tree_id.Short(), path.empty() ? "/" : path, tree.status().message()));
+      bad = "/";
+    } else {
+      for (const Node& n : tree->nodes) {
+        std::string child = path + "/" + n.name;
+        if (n.type == NodeType::kDir) {
+          std::string b = WalkTree(n.subtree, child);
+          if (!b.empty() && bad.empty()) bad = relative(b);
+        } else if (n.type == NodeType::kFile) {
+          for (const Id& id : n.content) {
+            if (!BlobBad(BlobType::kData, id)) continue;
+            if (!repo_.index().Has(BlobType::kData, id) && reported_missing_.insert(id).second) {
+              Error(fmt::format("data blob {} of {} is missing from the repository", id.Short(), child));
+            }
+            if (bad.empty()) bad = relative(child);
+            break;
+          }
+        }
+      }
+    }
+  }
+  tree_memo_[tree_id] = bad;
+  return bad.empty() ? "" : path + bad;
+}
+
+void Checker::ReadPack(const Id& pack, uint64_t size) {
+  auto data = repo_.backend()->Load(Handle::Of(FileType::kPack, pack), 0, 0);
+  if (!data.ok()) {
+    Error(fmt::format("pack {}: {}", pack.Hex(), data.status().message()));
+    MarkDamaged(pack);
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    result_.packs_read++;
+    result_.bytes_read += data->size();
+  }
+  if (progress_) {
+    progress_->bytes_done += size;
+    progress_->files_done++;
+  }
+  if (crypto::Sha256(*data) != pack) {
+    Error(fmt::format("pack {} is damaged: its content does not match its name (size {})", pack.Hex(),
+                      data->size()));
+    MarkDamaged(pack);
+    // Still look at the blobs: say how much of it is unreadable.
+  }
+  auto header = repo::ParsePackHeader(repo_.enc_key(), pack, data->size(), *data);
+  if (!header.ok()) {
+    Error(header.status().message());
+    MarkDamaged(pack);
+    return;
+  }
+  std::map<Id, repo::BlobLocation> in_header;
+  for (const auto& b : *header) in_header[b.id] = b.loc;
+  const auto& indexed = packs_[pack];
+  for (const auto& b : indexed) {
+    auto it = in_header.find(b.id);
+    if (it == in_header.end() || it->second.offset != b.loc.offset || it->second.length != b.loc.length) {
+      Error(fmt::format("pack {}: index entry for blob {} does not match the pack header", pack.Short(),
+                        b.id.Short()));
+      MarkDamaged(pack);
+    }
+  }
+  size_t bad = 0;
+  Bytes plain;
+  for (const auto& b : *header) {
+    ByteView sealed = ByteView(*data).subspan(b.loc.offset, b.loc.length);
+    Status s = repo::OpenBlob(repo_.enc_key(), repo_.mac(), b.id, b.loc, sealed, &plain);
+    if (!s.ok()) ++bad;
+    std::lock_guard lock(mu_);
+    result_.blobs_read++;
+  }
+  if (bad > 0) {
+    Error(fmt::format("pack {} is damaged: {} of {} blobs fail verification", pack.Hex(), bad, header->size()));
+    MarkDamaged(pack);
+  }
+}
+
+Result<CheckResult> Checker::Run() {
+  WARD_RETURN_IF_ERROR(repo_.LoadIndex());
+  repo_.index().ForEach([&](const Id& id, const repo::BlobLocation& loc) {
+    packs_[loc.pack].push_back({id, loc});
+  });
+  // Existence and sizes of packs.
+  std::map<Id, uint64_t> stored;
+  WARD_RETURN_IF_ERROR(repo_.backend()->List(FileType::kPack, [&](const storage::FileInfo& fi) {
+    auto id = Id::FromHex(fi.name);
+    if (id.ok()) stored[*id] = fi.size;
+    return Status::OK();
+  }));
+  result_.packs = packs_.size();
+  for (const auto& [pack, blobs] : packs_) {
+    auto it = stored.find(pack);
+    if (it == stored.end()) {
+      Error(fmt::format("pack {} is missing ({} blobs are lost with it)", pack.Hex(), blobs.size()));
+      MarkDamaged(pack);
+      continue;
+    }
+    uint64_t end = 0;
+    for (const auto& b : blobs) end = std::max<uint64_t>(end, b.loc.offset + b.loc.length);
+    if (it->second < end + 4 + crypto::kSealOverhead) {
+      Error(fmt::format("pack {} is truncated: {} bytes, but its blobs reach byte {}", pack.Hex(), it->second, end));
+      MarkDamaged(pack);
+    }
+  }
+  size_t unindexed = 0;
+  for (const auto& [pack, size] : stored) unindexed += packs_.count(pack) ? 0 : 1;
+  if (unindexed) {
+    result_.warnings.push_back(fmt::format(
+        "{} pack(s) are not in any index (left by interrupted backups; 'ward prune' removes them)", unindexed));
+  }
+  auto sessions = repo_.ListIds(FileType::kSession);
+  if (sessions.ok() && !sessions->empty()) {
+    result_.warnings.push_back(fmt::format(
+        "{} backup session(s) are registered: backups in progress, or ones that were killed (harmless)",
+        sessions->size()));
+  }
+
+  if (opts_.read_data) {
+    std::vector<std::pair<Id, uint64_t>> to_read;
+    for (const auto& [pack, size] : stored) {
+      if (packs_.count(pack)) to_read.emplace_back(pack, size);
+    }
+    if (opts_.read_fraction < 1.0) {
+      std::mt19937_64 rng(std::random_device{}());
+      std::shuffle(to_read.begin(), to_read.end(), rng);
+      size_t n = static_cast<size_t>(std::ceil(opts_.read_fraction * to_read.size()));
+      to_read.resize(std::min(to_read.size(), std::max<size_t>(n, to_read.empty() ? 0 : 1)));
+    }
+    if (progress_) {
+      for (const auto& [p, s] : to_read) {
+        progress_->bytes_total += s;
+        progress_->files_total++;
+      }
+      progress_->totals_known = true;
+    }
+    int threads = opts_.workers > 0 ? opts_.workers
+                                    : (repo_.backend()->IsLocal()
+                                           ? std::max(2, static_cast<int>(std::thread::hardware_concurrency()))
+                                           : repo_.backend()->Concurrency());
+    ParallelFor(to_read.size(), threads, [&](size_t i) { ReadPack(to_read[i].first, to_read[i].second); });
+  }
+
+  WARD_ASSIGN_OR_RETURN(std::vector<repo::Snapshot> snaps, repo_.ListSnapshots());
+  result_.snapshots = snaps.size();
+  for (const auto& s : snaps) {
+    std::string bad = WalkTree(s.tree, "");
+    if (!bad.empty()) result_.affected_snapshots.push_back({s.id, bad});
+  }
+  return std::move(result_);
+}
+
+}  // namespace
+
+Result<CheckResult> RunCheck(repo::Repository& repo, const CheckOptions& options, Progress* progress) {
+  Checker c(repo, options, progress);
+  return c.Run();
+}
+
+}  // namespace ward::engine
