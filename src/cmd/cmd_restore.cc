@@ -1,0 +1,98 @@
+// ward restore: a snapshot (or a path in it) into a directory.
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "base/time.h"
+#include "cmd/common.h"
+#include "engine/restore.h"
+
+namespace ward::cmd {
+
+namespace {
+struct RestoreOpts {
+  std::string what;
+  std::string target;
+  std::vector<std::string> includes, excludes;
+  bool delta = false;
+  SnapshotFilter filter;
+};
+}  // namespace
+
+void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
+  static RestoreOpts o;
+  auto* cmd = app.add_subcommand("restore", "Restore a snapshot, or a path in it, into a directory");
+  cmd->add_option("snapshot", o.what, "SNAPSHOT[:PATH]: ID, unique prefix or 'latest', and a path in it")
+      ->required();
+  cmd->add_option("-t,--target", o.target, "directory to restore into (created if missing)")->required();
+  cmd->add_option("-i,--include", o.includes, "restore only paths matching a pattern (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("-e,--exclude", o.excludes, "skip paths matching a pattern (repeatable)")->allow_extra_args(false);
+  cmd->add_flag("--delta", o.delta, "keep files (and parts of files) at the target that are already correct");
+  o.filter.AddFlags(cmd, false);
+  cmd->footer(
+      "Every restored byte is checked against its hash. Files that cannot be restored are\n"
+      "named on stderr and removed; everything else is restored (exit status 1).\n"
+      "Examples:\n"
+      "  ward restore latest --target /tmp/restore\n"
+      "  ward restore 1a2b3c4d:/etc/nginx --target /tmp/nginx --delta");
+  cmd->callback([&g, runner] {
+    *runner = [&g]() -> int {
+      std::string ref = o.what, sub;
+      size_t colon = ref.find(':');
+      if (colon != std::string::npos) {
+        sub = ref.substr(colon + 1);
+        ref = ref.substr(0, colon);
+      }
+      int code = 0;
+      auto repo = OpenRepository(g, &code);
+      if (!repo) return code;
+      Status li = repo->LoadIndex();
+      if (!li.ok()) return Fail(li);
+      auto all = repo->ListSnapshots();
+      if (!all.ok()) return Fail(all.status());
+      auto candidates = o.filter.Apply(*all);
+      if (!candidates.ok()) return Fail(candidates.status(), kExitUsage);
+      auto snap = repo->FindSnapshot(ref, *candidates);
+      if (!snap.ok()) return Fail(snap.status(), kExitUsage);
+      engine::RestoreOptions ro;
+      ro.target = o.target;
+      ro.subpath = sub;
+      ro.includes = o.includes;
+      ro.excludes = o.excludes;
+      ro.delta = o.delta;
+      engine::Progress progress;
+      ProgressDisplay display(g, &progress, "restore");
+      int64_t start = NowNanos();
+      auto r = engine::RunRestore(*repo, *snap, ro, &progress);
+      display.Stop();
+      if (!r.ok()) return Fail(r.status().WithContext("restore failed"));
+      double secs = double(NowNanos() - start) / 1e9;
+      for (const auto& e : r->errors) std::cerr << "ward: " << e.message() << "\n";
+      if (g.json) {
+        PrintJson({{"message_type", "summary"},
+                   {"snapshot_id", snap->id.Hex()},
+                   {"files_restored", r->files_restored},
+                   {"files_unchanged", r->files_unchanged},
+                   {"dirs", r->dirs},
+                   {"links", r->links},
+                   {"bytes_written", r->bytes_written},
+                   {"bytes_reused", r->bytes_reused},
+                   {"errors", r->errors.size()},
+                   {"duration_seconds", secs}});
+      } else if (!g.quiet) {
+        std::cout << fmt::format("restored snapshot {} to {}: {} files ({} written", snap->id.Short(), o.target,
+                                 r->files_restored, FormatBytes(r->bytes_written));
+        if (o.delta) std::cout << fmt::format(", {} already correct", FormatBytes(r->bytes_reused));
+        std::cout << fmt::format("), {} dirs in {}\n", r->dirs, FormatDuration(secs));
+      }
+      if (!r->errors.empty()) {
+        return Fail(fmt::format("{} item(s) could not be restored (listed above); the rest was restored",
+                                r->errors.size()));
+      }
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace ward::cmd
