@@ -150,41 +150,50 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Ba
     return DataLossError("repository " + r->backend_->Location() +
                          " has no key files: it cannot be opened");
   }
-  bool opened = false;
+  // Try every key the password opens until one opens the config too: a key
+  // file left by an interrupted or losing `init` holds another master key.
+  bool password_ok = false;
+  Status config_error;
   for (const Id& kid : keys) {
     auto raw = r->backend_->Load(Handle::Of(FileType::kKey, kid), 0, 0);
     if (!raw.ok()) continue;
-    auto j = ParseJson(*raw, "key file " + kid.Short());
-    if (!j.ok() || !j->contains("kdf") || !j->contains("data")) continue;
-    auto kdf = KdfFromJson((*j)["kdf"]);
-    if (!kdf.ok()) continue;
-    auto derived = crypto::DeriveKey(password, *kdf);
-    if (!derived.ok()) continue;
-    auto sealed = Base64Decode((*j)["data"].get<std::string>());
-    if (!sealed.ok()) continue;
-    Bytes master;
-    if (!crypto::Open(*derived, *sealed, &master).ok()) continue;
-    auto mj = ParseJson(master, "master key");
-    if (!mj.ok()) continue;
-    auto enc = Base64Decode(mj->value("encrypt", ""));
-    auto mac = Base64Decode(mj->value("mac", ""));
-    std::fill(master.begin(), master.end(), 0);
-    if (!enc.ok() || !mac.ok() || enc->size() != crypto::kKeySize ||
-        mac->size() != crypto::kKeySize) {
-      continue;
+    std::optional<std::pair<Bytes, Bytes>> keys_found;
+    try {
+      auto j = ParseJson(*raw, "key file " + kid.Short());
+      if (!j.ok() || !j->contains("kdf") || !j->contains("data") || !(*j)["data"].is_string()) continue;
+      auto kdf = KdfFromJson((*j)["kdf"]);
+      if (!kdf.ok()) continue;
+      auto derived = crypto::DeriveKey(password, *kdf);
+      if (!derived.ok()) continue;
+      auto sealed = Base64Decode((*j)["data"].get<std::string>());
+      if (!sealed.ok()) continue;
+      Bytes master;
+      if (!crypto::Open(*derived, *sealed, &master).ok()) continue;
+      auto mj = ParseJson(master, "master key");
+      std::fill(master.begin(), master.end(), 0);
+      if (!mj.ok() || !mj->is_object()) continue;
+      auto enc = Base64Decode(mj->value("encrypt", ""));
+      auto mac = Base64Decode(mj->value("mac", ""));
+      if (!enc.ok() || !mac.ok() || enc->size() != crypto::kKeySize || mac->size() != crypto::kKeySize) {
+        continue;
+      }
+      keys_found = std::make_pair(*enc, *mac);
+    } catch (const json::exception&) {
+      continue;  // a malformed key file opens nothing
     }
-    r->enc_ = crypto::Key::FromBytes(*enc);
-    r->mac_key_ = crypto::Key::FromBytes(*mac);
+    password_ok = true;
+    r->enc_ = crypto::Key::FromBytes(keys_found->first);
+    r->mac_key_ = crypto::Key::FromBytes(keys_found->second);
     r->current_key_ = kid;
-    opened = true;
-    break;
+    r->mac_ = std::make_unique<crypto::BlobMac>(r->mac_key_);
+    config_error = r->LoadConfig();
+    if (config_error.ok()) break;
   }
-  if (!opened) {
+  if (!password_ok) {
     return UnauthenticatedError("wrong password: no key of repository " + r->backend_->Location() +
                                 " opens with it");
   }
-  r->mac_ = std::make_unique<crypto::BlobMac>(r->mac_key_);
-  WARD_RETURN_IF_ERROR(r->LoadConfig());
+  WARD_RETURN_IF_ERROR(config_error);
   r->chunker_ = std::make_unique<Chunker>(r->config_.chunker);
   r->cache_ = std::make_unique<ObjectCache>(r->backend_->IsLocal() ? "" : options.cache_dir,
                                             r->config_.id);
@@ -478,9 +487,13 @@ Result<std::vector<KeyInfo>> Repository::ListKeys() {
     k.current = id == current_key_;
     auto j = ParseJson(raw, "key file " + id.Short());
     if (j.ok()) {
-      k.username = j->value("username", "");
-      k.hostname = j->value("hostname", "");
-      if (auto t = ParseTime(j->value("created", "")); t.ok()) k.created = *t;
+      try {
+        k.username = j->value("username", "");
+        k.hostname = j->value("hostname", "");
+        if (auto t = ParseTime(j->value("created", "")); t.ok()) k.created = *t;
+      } catch (const json::exception&) {
+        // Descriptive fields only: list the key without them.
+      }
     }
     out.push_back(k);
   }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <filesystem>
 #include <random>
 
 #include "storage/local/local_backend.h"
@@ -65,6 +66,25 @@ TEST_F(RepositoryTest, OpenErrors) {
   auto missing = Repository::Open(storage::NewLocalBackend(TempDir() + "/none"), "pw", OpenOptions());
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
   EXPECT_NE(missing.status().message().find("ward init"), std::string::npos);
+}
+
+TEST_F(RepositoryTest, KeyLeftByAnInterruptedInitDoesNotBlockOpening) {
+  // An init killed after its key file but before its config (or one that
+  // lost a race) leaves a key to another master key, same password.
+  std::string other = TempDir() + "/other";
+  ASSERT_TRUE(Repository::Init(storage::NewLocalBackend(other), "pw", FastKdf()).ok());
+  for (const auto& e : std::filesystem::directory_iterator(other + "/keys")) {
+    std::filesystem::copy_file(e.path(), dir_ + "/keys/" + e.path().filename().string());
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto r = OpenRepo();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  // A garbage key file is ignored too.
+  FILE* f = fopen((dir_ + "/keys/" + std::string(64, 'c')).c_str(), "w");
+  fputs("{\"kdf\": 5, \"data\": []}", f);
+  fclose(f);
+  EXPECT_TRUE(OpenRepo().ok());
 }
 
 TEST_F(RepositoryTest, BlobsSurviveReopenAndDedup) {
