@@ -327,6 +327,12 @@ Result<S3Response> S3Client::Send(const S3Request& req) {
   curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L << 10);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   if (!config_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, config_.ca_file.c_str());
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> connect_to(nullptr,
+                                                                          &curl_slist_free_all);
+  if (!config_.connect_address.empty()) {
+    connect_to.reset(curl_slist_append(nullptr, ("::" + config_.connect_address).c_str()));
+    curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to.get());
+  }
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &WriteHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &response);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &WriteBody);
@@ -357,6 +363,7 @@ Result<S3Response> S3Client::Send(const S3Request& req) {
   curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
   // Drop our references to this call's buffers before the handle goes back.
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(c, CURLOPT_CONNECT_TO, nullptr);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
   bool had_connected = entry.has_connected;
   entry.has_connected = had_connected || connects > 0 || rc == CURLE_OK;

@@ -56,6 +56,10 @@ struct ClientConfig {
   // A transfer slower than 1 KiB/s for this long is aborted (kUnavailable).
   int low_speed_seconds = 60;
   std::string ca_file;  // PEM bundle to trust instead of the system's
+  // "host:port" to connect to instead of resolving the request's host (like
+  // curl --connect-to): for split-horizon DNS, and for virtual-host requests
+  // to a loopback server in tests. The Host header and TLS name are unchanged.
+  std::string connect_address;
   // Seconds since the epoch; injectable for tests. Default: the system clock.
   std::function<int64_t()> clock;
 };

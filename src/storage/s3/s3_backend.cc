@@ -50,11 +50,6 @@ bool ParseContentRange(std::string_view v, uint64_t* first, uint64_t* last, uint
          ParseU64(v.substr(slash + 1), total) && *first <= *last && *last < *total;
 }
 
-std::string RetainUntil(int days) {
-  int64_t secs = NowNanos() / 1000000000 + int64_t{days} * 86400;
-  return FormatRfc3339(secs * 1000000000);
-}
-
 std::string RetentionXml(LockMode mode, UnixNanos until) {
   return std::string("<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>") +
          LockModeName(mode) + "</Mode><RetainUntilDate>" +
@@ -270,11 +265,29 @@ Status S3Backend::Create() {
   return Status::OK();
 }
 
-Status S3Backend::Save(const Handle& h, ByteView data) {
-  WARD_RETURN_IF_ERROR(CheckHandle(h));
-  std::string key = Key(h);
-  if (data.size() > options_.multipart_threshold) return SaveMultipart(h, key, data);
+Result<bool> S3Backend::IsVersioned() {
+  // Object Lock exists only on versioned buckets.
+  if (options_.lock_mode != LockMode::kNone) return true;
+  int known = versioning_.load();
+  if (known >= 0) return known == 1;
+  S3Request req;
+  req.bucket = url_.bucket;
+  req.query.emplace_back("versioning", "");
+  WARD_ASSIGN_OR_RETURN(S3Response r, client_->Send(req));
+  bool versioned = false;
+  if (r.status == 200) {
+    auto doc = ParseXml(AsString(r.body));
+    std::string status = doc.ok() ? doc->ChildText("Status") : "";
+    versioned = status == "Enabled" || status == "Suspended";
+  } else if (r.status >= 500 || r.status == 429) {
+    return MapError("GET", "?versioning", r);
+  }
+  // Without s3:GetBucketVersioning (403), assume an unversioned bucket.
+  versioning_.store(versioned ? 1 : 0);
+  return versioned;
+}
 
+Result<std::string> S3Backend::PutSingle(const Handle& h, const std::string& key, ByteView data) {
   S3Request req;
   req.method = "PUT";
   req.bucket = url_.bucket;
@@ -284,15 +297,9 @@ Status S3Backend::Save(const Handle& h, ByteView data) {
   if (h.type == FileType::kPack && !options_.storage_class.empty()) {
     req.headers.emplace_back("x-amz-storage-class", options_.storage_class);
   }
-  if (options_.lock_mode != LockMode::kNone) {
-    req.headers.emplace_back("Content-MD5", ContentMd5(data));
-    req.headers.emplace_back("x-amz-object-lock-mode", LockModeName(options_.lock_mode));
-    req.headers.emplace_back("x-amz-object-lock-retain-until-date",
-                             RetainUntil(options_.lock_days));
-  }
   auto r = client_->Send(req);
   if (!r.ok()) return r.status().WithContext(Location() + ": PUT " + key);
-  if (r->status == 200) return Status::OK();
+  if (r->status == 200) return r->Header("x-amz-version-id").value_or("");
   if (r->status == 412) {
     if (r->maybe_resent) {
       // libcurl may have re-sent the PUT after our first copy was stored:
@@ -301,9 +308,160 @@ Status S3Backend::Save(const Handle& h, ByteView data) {
       return UnavailableError(Location() + ": PUT " + key +
                               ": precondition failed on a possibly repeated request");
     }
-    return AlreadyExistsError(Location() + ": " + h.ToString() + " already exists (" + key + ")");
+    return AlreadyExists(h, key);
   }
-  return MapError("PUT", key, *r);
+  return StorageClassOrMapError(h, "PUT", key, *r);
+}
+
+Status S3Backend::AlreadyExists(const Handle& h, const std::string& key) const {
+  return AlreadyExistsError(Location() + ": " + h.ToString() + " already exists (" + key + ")");
+}
+
+Status S3Backend::StorageClassOrMapError(const Handle& h, const std::string& method,
+                                         const std::string& key, const S3Response& r) const {
+  std::string code = ParseS3Error(r).code;
+  // RGW answers an unknown class with a bare 400 InvalidArgument.
+  if (h.type == FileType::kPack && !options_.storage_class.empty() && r.status == 400 &&
+      (code == "InvalidStorageClass" || code == "InvalidArgument")) {
+    return InvalidArgumentError(Location() + ": the server refused storage class '" +
+                                options_.storage_class + "' (400 " + code + ") for " + method +
+                                " " + key +
+                                ": choose a storage class the server offers (--storage-class)");
+  }
+  return MapError(method, key, r);
+}
+
+Status S3Backend::Save(const Handle& h, ByteView data) {
+  WARD_RETURN_IF_ERROR(CheckHandle(h));
+  std::string key = Key(h);
+  WARD_ASSIGN_OR_RETURN(bool versioned, IsVersioned());
+  if (!versioned) {
+    if (data.size() > options_.multipart_threshold) {
+      return PutMultipart(h, key, data).status();
+    }
+    return PutSingle(h, key, data).status();
+  }
+  return SaveVersioned(h, key, data);
+}
+
+// In a versioned bucket some servers (Ceph RGW 16) ignore If-None-Match and
+// store a second version instead of answering 412. So: check, upload, then
+// look at the key's versions. The oldest live version of the newest run
+// (versions not interrupted by a delete marker) is the one that counts; if
+// that is not ours, delete our own version and report kAlreadyExists. Our
+// version is only put under Object Lock retention after this check, since a
+// locked losing version could not be deleted.
+Status S3Backend::SaveVersioned(const Handle& h, const std::string& key, ByteView data) {
+  {
+    S3Request head;
+    head.method = "HEAD";
+    head.bucket = url_.bucket;
+    head.key = key;
+    WARD_ASSIGN_OR_RETURN(S3Response r, client_->Send(head));
+    if (r.status == 200) {
+      if (options_.lock_mode != LockMode::kNone &&
+          !r.Header("x-amz-object-lock-retain-until-date").has_value()) {
+        // An earlier save stopped between upload and retention (a crash, a
+        // lost reply): finish its job. Harmless if it fails; prune extends it.
+        std::string version = r.Header("x-amz-version-id").value_or("");
+        PutRetention(key, version, options_.lock_mode, RetainUntilNanos()).IgnoreError();
+      }
+      return AlreadyExists(h, key);
+    }
+    if (r.status != 404) return MapError("HEAD", key, r);
+  }
+  std::string version;
+  if (data.size() > options_.multipart_threshold) {
+    WARD_ASSIGN_OR_RETURN(version, PutMultipart(h, key, data));
+  } else {
+    WARD_ASSIGN_OR_RETURN(version, PutSingle(h, key, data));
+  }
+  if (version.empty()) {
+    // The server keeps no versions after all: If-None-Match did the job.
+    if (options_.lock_mode != LockMode::kNone) {
+      return FailedPreconditionError(Location() + ": the bucket returned no version for " + key +
+                                     ": Object Lock needs a versioned bucket");
+    }
+    return Status::OK();
+  }
+  WARD_ASSIGN_OR_RETURN(bool won, IsOldestOfRun(key, version));
+  if (!won) {
+    S3Request del;
+    del.method = "DELETE";
+    del.bucket = url_.bucket;
+    del.key = key;
+    del.query.emplace_back("versionId", version);
+    auto r = client_->Send(del);
+    if (!r.ok() || (r->status != 204 && r->status != 200)) {
+      return DataLossError(Location() + ": " + key + " was stored twice (version " + version +
+                           " shadows an older one) and the extra version could not be deleted: "
+                           "delete that version by hand");
+    }
+    return AlreadyExists(h, key);
+  }
+  if (options_.lock_mode != LockMode::kNone) {
+    return PutRetention(key, version, options_.lock_mode, RetainUntilNanos());
+  }
+  return Status::OK();
+}
+
+Result<bool> S3Backend::IsOldestOfRun(const std::string& key, const std::string& version) {
+  // Versions of this key, newest first; true for a version, false for a
+  // delete marker.
+  std::vector<std::pair<std::string, bool>> entries;
+  std::string key_marker, version_marker;
+  for (int page = 0; page < 100; ++page) {
+    S3Request req;
+    req.bucket = url_.bucket;
+    req.query = {{"versions", ""}, {"prefix", key}};
+    if (!key_marker.empty()) {
+      req.query.emplace_back("key-marker", key_marker);
+      req.query.emplace_back("version-id-marker", version_marker);
+    }
+    WARD_ASSIGN_OR_RETURN(S3Response r, client_->Send(req));
+    if (r.status != 200) return MapError("GET", "?versions&prefix=" + key, r);
+    auto doc = ParseXml(AsString(r.body));
+    if (!doc.ok()) return UnavailableError(Location() + ": listing versions of " + key + ": " +
+                                           doc.status().message());
+    for (const XmlElement& e : doc->children) {
+      if ((e.name == "Version" || e.name == "DeleteMarker") && e.ChildText("Key") == key) {
+        entries.emplace_back(e.ChildText("VersionId"), e.name == "Version");
+      }
+    }
+    if (doc->ChildText("IsTruncated") != "true") break;
+    key_marker = doc->ChildText("NextKeyMarker");
+    version_marker = doc->ChildText("NextVersionIdMarker");
+    if (key_marker.empty() || key_marker > key) break;
+  }
+  auto it = std::find_if(entries.begin(), entries.end(),
+                         [&](const auto& e) { return e.first == version; });
+  if (it == entries.end()) {
+    return UnavailableError(Location() + ": version " + version + " of " + key +
+                            " is missing from the version listing");
+  }
+  // The run continues to older entries while they are versions.
+  auto older = std::next(it);
+  return older == entries.end() || !older->second;
+}
+
+UnixNanos S3Backend::RetainUntilNanos() const {
+  return (NowNanos() / 1000000000 + int64_t{options_.lock_days} * 86400) * 1000000000;
+}
+
+Status S3Backend::PutRetention(const std::string& key, const std::string& version, LockMode mode,
+                               UnixNanos until) {
+  std::string body = RetentionXml(mode, until);
+  S3Request req;
+  req.method = "PUT";
+  req.bucket = url_.bucket;
+  req.key = key;
+  req.query.emplace_back("retention", "");
+  if (!version.empty()) req.query.emplace_back("versionId", version);
+  req.body = AsBytes(body);
+  req.headers.emplace_back("Content-MD5", ContentMd5(req.body));
+  WARD_ASSIGN_OR_RETURN(S3Response r, client_->Send(req));
+  if (r.status == 200 || r.status == 204) return Status::OK();
+  return MapError("PUT", key + "?retention", r);
 }
 
 Status S3Backend::AbortMultipart(const std::string& key, const std::string& upload_id) {
@@ -317,7 +475,8 @@ Status S3Backend::AbortMultipart(const std::string& key, const std::string& uplo
   return MapError("DELETE", key + "?uploadId", r);
 }
 
-Status S3Backend::SaveMultipart(const Handle& h, const std::string& key, ByteView data) {
+Result<std::string> S3Backend::PutMultipart(const Handle& h, const std::string& key,
+                                            ByteView data) {
   // Fail early, before uploading anything, in the common "exists" case.
   {
     S3Request head;
@@ -325,9 +484,7 @@ Status S3Backend::SaveMultipart(const Handle& h, const std::string& key, ByteVie
     head.bucket = url_.bucket;
     head.key = key;
     WARD_ASSIGN_OR_RETURN(S3Response r, client_->Send(head));
-    if (r.status == 200) {
-      return AlreadyExistsError(Location() + ": " + h.ToString() + " already exists (" + key + ")");
-    }
+    if (r.status == 200) return AlreadyExists(h, key);
     if (r.status != 404) return MapError("HEAD", key, r);
   }
 
@@ -346,13 +503,8 @@ Status S3Backend::SaveMultipart(const Handle& h, const std::string& key, ByteVie
     if (h.type == FileType::kPack && !options_.storage_class.empty()) {
       init.headers.emplace_back("x-amz-storage-class", options_.storage_class);
     }
-    if (options_.lock_mode != LockMode::kNone) {
-      init.headers.emplace_back("x-amz-object-lock-mode", LockModeName(options_.lock_mode));
-      init.headers.emplace_back("x-amz-object-lock-retain-until-date",
-                                RetainUntil(options_.lock_days));
-    }
     WARD_ASSIGN_OR_RETURN(S3Response r, client_->Send(init));
-    if (r.status != 200) return MapError("POST", key + "?uploads", r);
+    if (r.status != 200) return StorageClassOrMapError(h, "POST", key + "?uploads", r);
     auto doc = ParseXml(AsString(r.body));
     if (doc.ok()) upload_id = doc->ChildText("UploadId");
     if (upload_id.empty()) {
@@ -378,20 +530,17 @@ Status S3Backend::SaveMultipart(const Handle& h, const std::string& key, ByteVie
       req.body = part;
       req.query.emplace_back("partNumber", std::to_string(i + 1));
       req.query.emplace_back("uploadId", upload_id);
-      if (options_.lock_mode != LockMode::kNone) {
-        req.headers.emplace_back("Content-MD5", ContentMd5(part));
-      }
+      std::string what = key + " part " + std::to_string(i + 1);
       Status s;
       auto r = client_->Send(req);
       if (!r.ok()) {
-        s = r.status().WithContext(Location() + ": PUT " + key + " part " + std::to_string(i + 1));
+        s = r.status().WithContext(Location() + ": PUT " + what);
       } else if (r->status != 200) {
-        s = MapError("PUT", key + " part " + std::to_string(i + 1), *r);
+        s = MapError("PUT", what, *r);
       } else {
         etags[i] = r->Header("etag").value_or("");
         if (etags[i].empty()) {
-          s = UnavailableError(Location() + ": PUT " + key + " part " + std::to_string(i + 1) +
-                               ": the reply has no ETag");
+          s = UnavailableError(Location() + ": PUT " + what + ": the reply has no ETag");
         }
       }
       if (!s.ok()) {
@@ -423,14 +572,15 @@ Status S3Backend::SaveMultipart(const Handle& h, const std::string& key, ByteVie
   complete.key = key;
   complete.query.emplace_back("uploadId", upload_id);
   complete.body = AsBytes(body);
-  // Honoured by AWS (since 2024); ignored by some other servers.
+  // Honoured by AWS (since 2024); ignored by some other servers (see header).
   complete.headers.emplace_back("If-None-Match", "*");
   auto r = client_->Send(complete);
   Status s;
+  std::string version;
   if (!r.ok()) {
     s = r.status().WithContext(Location() + ": POST " + key + "?uploadId");
   } else if (r->status == 412) {
-    s = AlreadyExistsError(Location() + ": " + h.ToString() + " already exists (" + key + ")");
+    s = AlreadyExists(h, key);
   } else if (r->status == 404 && ParseS3Error(*r).code == "NoSuchUpload" && r->maybe_resent) {
     // The first copy of the request may have completed the upload.
     s = UnavailableError(Location() + ": POST " + key +
@@ -448,21 +598,21 @@ Status S3Backend::SaveMultipart(const Handle& h, const std::string& key, ByteVie
       as_error.status = 500;
       s = MapError("POST", key + "?uploadId", as_error);
     }
+    version = r->Header("x-amz-version-id").value_or("");
   }
   if (!s.ok()) {
     AbortMultipart(key, upload_id).IgnoreError();
     return s;
   }
   // RGW replies with an empty ETag: check the object itself.
-  auto info = Stat(h);
-  if (!info.ok()) return info.status();
-  if (info->size != data.size()) {
+  WARD_ASSIGN_OR_RETURN(FileInfo info, Stat(h));
+  if (info.size != data.size()) {
     return DataLossError(fmt::format(
         "{}: {} holds {} bytes after a multipart upload of {} bytes: another writer may have "
         "replaced it; run `ward check`",
-        Location(), key, info->size, data.size()));
+        Location(), key, info.size, data.size()));
   }
-  return Status::OK();
+  return version;
 }
 
 Result<Bytes> S3Backend::Load(const Handle& h, uint64_t offset, uint64_t length) {
@@ -681,21 +831,11 @@ Status S3Backend::ExtendRetention(const Handle& h, UnixNanos until) {
     return FailedPreconditionError(Location() + ": cannot extend the retention of " +
                                    h.ToString() + ": no Object Lock mode is configured");
   }
-  std::string key = Key(h);
-  std::string body = RetentionXml(mode, until);
-  S3Request req;
-  req.method = "PUT";
-  req.bucket = url_.bucket;
-  req.key = key;
-  req.query.emplace_back("retention", "");
-  req.body = AsBytes(body);
-  req.headers.emplace_back("Content-MD5", ContentMd5(req.body));
-  WARD_ASSIGN_OR_RETURN(S3Response r, client_->Send(req));
-  if (r.status == 200 || r.status == 204) return Status::OK();
-  if (r.status == 404 && ParseS3Error(r).code == "NoSuchKey") {
-    return NotFoundError(Location() + ": " + h.ToString() + " does not exist (" + key + ")");
+  Status s = PutRetention(Key(h), "", mode, until);
+  if (s.code() == StatusCode::kNotFound) {
+    return NotFoundError(Location() + ": " + h.ToString() + " does not exist (" + Key(h) + ")");
   }
-  return MapError("PUT", key + "?retention", r);
+  return s;
 }
 
 Result<std::unique_ptr<S3Backend>> NewS3Backend(const S3Url& url, const S3Options& options,
@@ -722,6 +862,7 @@ Result<std::unique_ptr<S3Backend>> NewS3Backend(const S3Url& url, const S3Option
   cc.connect_timeout_seconds = options.connect_timeout_seconds;
   cc.low_speed_seconds = options.low_speed_seconds;
   cc.ca_file = options.ca_file;
+  cc.connect_address = options.connect_address;
   WARD_ASSIGN_OR_RETURN(std::unique_ptr<S3Client> client, S3Client::Create(std::move(cc)));
   return std::unique_ptr<S3Backend>(new S3Backend(url, options, std::move(client)));
 }

@@ -33,6 +33,7 @@
 // Thread safety: every method may be called from several threads at once.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -79,6 +80,9 @@ struct S3Options {
   uint64_t part_size = 16ull << 20;
   // PEM CA bundle for endpoints with a private CA.
   std::string ca_file;
+  // "host:port" to connect to instead of resolving the endpoint (curl's
+  // --connect-to); the Host header and TLS name stay the endpoint's.
+  std::string connect_address;
   int connect_timeout_seconds = 10;
   int low_speed_seconds = 60;
 
@@ -130,13 +134,27 @@ class S3Backend : public Backend {
                                                          const Credentials&, const std::string&);
   S3Backend(S3Url url, S3Options options, std::unique_ptr<S3Client> client);
 
-  Status SaveMultipart(const Handle& h, const std::string& key, ByteView data);
+  // Whether the bucket keeps versions (asked once, then cached).
+  Result<bool> IsVersioned();
+  // Uploads with If-None-Match: *; return the new version ID ("" if none).
+  Result<std::string> PutSingle(const Handle& h, const std::string& key, ByteView data);
+  Result<std::string> PutMultipart(const Handle& h, const std::string& key, ByteView data);
+  Status SaveVersioned(const Handle& h, const std::string& key, ByteView data);
+  // True if `version` is the oldest live version since the key last did not exist.
+  Result<bool> IsOldestOfRun(const std::string& key, const std::string& version);
   Status AbortMultipart(const std::string& key, const std::string& upload_id);
+  Status PutRetention(const std::string& key, const std::string& version, LockMode mode,
+                      UnixNanos until);
+  UnixNanos RetainUntilNanos() const;
+  Status AlreadyExists(const Handle& h, const std::string& key) const;
   Status MapError(const std::string& method, const std::string& key, const S3Response& r) const;
+  Status StorageClassOrMapError(const Handle& h, const std::string& method,
+                                const std::string& key, const S3Response& r) const;
 
   S3Url url_;
   S3Options options_;
   std::string key_prefix_;  // "" or "prefix/"
+  std::atomic<int> versioning_{-1};  // -1 unknown, 0 no, 1 yes
   std::unique_ptr<S3Client> client_;
 };
 
