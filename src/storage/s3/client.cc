@@ -54,6 +54,8 @@ int SeekBody(void* userdata, curl_off_t offset, int origin) {
 struct DownloadState {
   S3Response* response;
   uint64_t max_body;
+  CURL* curl;
+  bool reserved = false;
   bool too_large = false;
 };
 
@@ -61,6 +63,15 @@ size_t WriteBody(char* ptr, size_t size, size_t nmemb, void* userdata) {
   auto* st = static_cast<DownloadState*>(userdata);
   size_t n = size * nmemb;
   Bytes& body = st->response->body;
+  if (!st->reserved) {
+    // One allocation for the whole body instead of log2(size) regrowths.
+    st->reserved = true;
+    curl_off_t length = -1;
+    if (curl_easy_getinfo(st->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
+        length > 0 && static_cast<uint64_t>(length) <= st->max_body) {
+      body.reserve(static_cast<size_t>(length));
+    }
+  }
   if (body.size() + n > st->max_body) {
     st->too_large = true;
     return 0;  // aborts the transfer with CURLE_WRITE_ERROR
@@ -214,6 +225,12 @@ Result<std::unique_ptr<S3Client>> S3Client::Create(ClientConfig config) {
     return FailedPreconditionError("no S3 credentials: set AWS_ACCESS_KEY_ID and "
                                    "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE");
   }
+  // They become header values: a line break would smuggle in a header.
+  if (HasLineBreak(config.credentials.access_key_id) ||
+      HasLineBreak(config.credentials.session_token)) {
+    return InvalidArgumentError("the S3 access key ID or session token contains a line break: "
+                                "check AWS_ACCESS_KEY_ID and AWS_SESSION_TOKEN");
+  }
   if (!config.clock) {
     config.clock = [] {
       return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
@@ -308,7 +325,7 @@ Result<S3Response> S3Client::Send(const S3Request& req) {
 
   S3Response response;
   UploadState upload{req.body, 0};
-  DownloadState download{&response, std::max<uint64_t>(req.max_body, 64 << 10)};
+  DownloadState download{&response, std::max<uint64_t>(req.max_body, 64 << 10), c};
   char errbuf[CURL_ERROR_SIZE];
   errbuf[0] = '\0';
 

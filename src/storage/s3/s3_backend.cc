@@ -279,10 +279,10 @@ Result<bool> S3Backend::IsVersioned() {
     auto doc = ParseXml(AsString(r.body));
     std::string status = doc.ok() ? doc->ChildText("Status") : "";
     versioned = status == "Enabled" || status == "Suspended";
-  } else if (r.status >= 500 || r.status == 429) {
+  } else if (r.status != 403 || ParseS3Error(r).code != "AccessDenied") {
     return MapError("GET", "?versioning", r);
   }
-  // Without s3:GetBucketVersioning (403), assume an unversioned bucket.
+  // Without s3:GetBucketVersioning, assume an unversioned bucket (docs/s3.md).
   versioning_.store(versioned ? 1 : 0);
   return versioned;
 }
@@ -359,12 +359,20 @@ Status S3Backend::SaveVersioned(const Handle& h, const std::string& key, ByteVie
     head.key = key;
     WARD_ASSIGN_OR_RETURN(S3Response r, client_->Send(head));
     if (r.status == 200) {
-      if (options_.lock_mode != LockMode::kNone &&
-          !r.Header("x-amz-object-lock-retain-until-date").has_value()) {
-        // An earlier save stopped between upload and retention (a crash, a
-        // lost reply): finish its job. Harmless if it fails; prune extends it.
-        std::string version = r.Header("x-amz-version-id").value_or("");
-        PutRetention(key, version, options_.lock_mode, RetainUntilNanos()).IgnoreError();
+      std::string current = r.Header("x-amz-version-id").value_or("");
+      if (!current.empty() && current != "null") {
+        // The current version may be a loser whose writer died (or failed
+        // transiently) before withdrawing it: withdraw it now, so that the
+        // object reads as the version that won. Otherwise, finish a winner
+        // whose retention was never set.
+        WARD_ASSIGN_OR_RETURN(bool current_won, IsOldestOfRun(key, current));
+        if (!current_won) {
+          DeleteVersion(key, current).IgnoreError();  // its writer may race us to it
+        } else if (options_.lock_mode != LockMode::kNone &&
+                   !r.Header("x-amz-object-lock-retain-until-date").has_value()) {
+          // Harmless if it fails: every retention extension sets it too.
+          PutRetention(key, current, options_.lock_mode, RetainUntilNanos()).IgnoreError();
+        }
       }
       return AlreadyExists(h, key);
     }
@@ -386,16 +394,12 @@ Status S3Backend::SaveVersioned(const Handle& h, const std::string& key, ByteVie
   }
   WARD_ASSIGN_OR_RETURN(bool won, IsOldestOfRun(key, version));
   if (!won) {
-    S3Request del;
-    del.method = "DELETE";
-    del.bucket = url_.bucket;
-    del.key = key;
-    del.query.emplace_back("versionId", version);
-    auto r = client_->Send(del);
-    if (!r.ok() || (r->status != 204 && r->status != 200)) {
+    Status s = DeleteVersion(key, version);
+    if (s.code() == StatusCode::kUnavailable) return s;  // a retry withdraws it (above)
+    if (!s.ok()) {
       return DataLossError(Location() + ": " + key + " was stored twice (version " + version +
-                           " shadows an older one) and the extra version could not be deleted: "
-                           "delete that version by hand");
+                           " shadows an older one) and the extra version could not be deleted (" +
+                           s.message() + "): delete that version by hand");
     }
     return AlreadyExists(h, key);
   }
@@ -442,6 +446,18 @@ Result<bool> S3Backend::IsOldestOfRun(const std::string& key, const std::string&
   // The run continues to older entries while they are versions.
   auto older = std::next(it);
   return older == entries.end() || !older->second;
+}
+
+Status S3Backend::DeleteVersion(const std::string& key, const std::string& version) {
+  S3Request del;
+  del.method = "DELETE";
+  del.bucket = url_.bucket;
+  del.key = key;
+  del.query.emplace_back("versionId", version);
+  auto r = client_->Send(del);
+  if (!r.ok()) return r.status().WithContext(Location() + ": DELETE " + key + "?versionId");
+  if (r->status == 204 || r->status == 200 || r->status == 404) return Status::OK();
+  return MapError("DELETE", key + "?versionId=" + version, *r);
 }
 
 UnixNanos S3Backend::RetainUntilNanos() const {
@@ -621,7 +637,8 @@ Result<Bytes> S3Backend::Load(const Handle& h, uint64_t offset, uint64_t length)
   S3Request req;
   req.bucket = url_.bucket;
   req.key = key;
-  req.max_body = length > 0 ? length : kMaxObjectLoad;
+  // Not `length`: a server that ignores Range sends the whole object.
+  req.max_body = kMaxObjectLoad;
   const bool ranged = offset > 0 || length > 0;
   if (length > 0) {
     req.headers.emplace_back("Range", fmt::format("bytes={}-{}", offset, offset + length - 1));

@@ -8,9 +8,19 @@
 //     answers 412 if the key exists, atomically (a HEAD-then-PUT would race).
 //     A single PUT is all or nothing by S3's own semantics. Objects above
 //     multipart_threshold go up as a multipart upload that is aborted on any
-//     failure, so no partial object ever becomes visible. (Servers that do
-//     not honour If-None-Match on CompleteMultipartUpload, such as Ceph RGW
-//     16, leave a small race there; see docs/s3.md.)
+//     failure, so no partial object ever becomes visible. Servers that ignore
+//     If-None-Match on CompleteMultipartUpload (Ceph RGW 16) leave a race
+//     between the HEAD check and the completion; only packs are that large,
+//     and their names are hashes of their bytes, so the race can only put
+//     identical bytes in place (docs/s3.md).
+//   - Versioned buckets (always the case with Object Lock) get a verified
+//     save, because Ceph RGW 16 ignores If-None-Match there and stores a
+//     second version: HEAD, upload, then list the key's versions; if an older
+//     live version precedes ours, ours is deleted again and Save reports
+//     kAlreadyExists. Object Lock retention is set on the winning version
+//     only after that check (a locked losing version could not be deleted),
+//     so a crash in between leaves an object without retention until the
+//     next Save of it or ExtendRetention (see docs/s3.md).
 //   - Load of a missing key is kNotFound; a range past the end is
 //     kOutOfRange, checked against Content-Range, never a short read.
 //   - List pages through ListObjectsV2 and shows only keys whose names are
@@ -66,8 +76,8 @@ struct S3Options {
   // x-amz-storage-class for pack objects ("STANDARD_IA", "GLACIER_IR", ...);
   // metadata objects always stay STANDARD. Empty: the bucket's default.
   std::string storage_class;
-  // Object Lock: every object is stored with this mode and retained until
-  // lock_days after its upload. Needs a bucket created with Object Lock.
+  // Object Lock: every object is retained in this mode until lock_days after
+  // its upload. Needs a bucket created with Object Lock (Create() makes one).
   LockMode lock_mode = LockMode::kNone;
   int lock_days = 0;
   // Remove fails with kPermissionDenied without sending a request.
@@ -114,7 +124,8 @@ class S3Backend : public Backend {
   Status List(FileType t, const std::function<Status(const FileInfo&)>& fn) override;
   // With Object Lock, removes the current version itself (not just hiding it
   // behind a delete marker); a version still under retention fails with
-  // kFailedPrecondition naming its retain-until date.
+  // kFailedPrecondition naming its retain-until date. In a versioned bucket
+  // without lock_mode, S3 hides the object behind a delete marker.
   Status Remove(const Handle& h) override;
   int Concurrency() const override;
 
@@ -143,6 +154,8 @@ class S3Backend : public Backend {
   // True if `version` is the oldest live version since the key last did not exist.
   Result<bool> IsOldestOfRun(const std::string& key, const std::string& version);
   Status AbortMultipart(const std::string& key, const std::string& upload_id);
+  // Deletes one version; a missing version is not an error.
+  Status DeleteVersion(const std::string& key, const std::string& version);
   Status PutRetention(const std::string& key, const std::string& version, LockMode mode,
                       UnixNanos until);
   UnixNanos RetainUntilNanos() const;

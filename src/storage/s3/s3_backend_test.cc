@@ -343,6 +343,37 @@ TEST(S3BackendTest, ConcurrentSavesUnderObjectLockKeepOneLockedVersion) {
   }
 }
 
+TEST(S3BackendTest, VersionedBucketWithdrawsALeftoverLosingVersion) {
+  const S3TestServer& s = TestServer();
+  auto b = NewTestBackendAt(s.endpoint, VersionedBucket(), RandomPrefix(), S3Options{},
+                            s.credentials);
+  ASSERT_TRUE(b->Create().ok());
+  Handle h = RandomHandle(FileType::kSnapshot);
+  // What a writer that lost a race and died before withdrawing leaves: the
+  // winner's version with a second, newer version on top.
+  auto client = RawClient();
+  for (const char* body : {"winner", "loser"}) {
+    S3Request put;
+    put.method = "PUT";
+    put.bucket = VersionedBucket();
+    put.key = b->Key(h);
+    put.body = AsBytes(std::string_view(body));
+    auto r = client->Send(put);
+    ASSERT_TRUE(r.ok() && r->status == 200);
+  }
+  EXPECT_EQ(*b->Load(h, 0, 0), ToBytes("loser"));
+  // The next save of that name finds it, withdraws it, and reports the winner.
+  EXPECT_EQ(b->Save(h, ToBytes("third")).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(*b->Load(h, 0, 0), ToBytes("winner"));
+
+  // After Remove (a delete marker here), the name can be saved afresh.
+  ASSERT_TRUE(b->Remove(h).ok());
+  EXPECT_EQ(b->Stat(h).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(b->Save(h, ToBytes("again")).ok());
+  EXPECT_EQ(*b->Load(h, 0, 0), ToBytes("again"));
+  EXPECT_EQ(b->Save(h, ToBytes("once more")).code(), StatusCode::kAlreadyExists);
+}
+
 TEST(S3BackendTest, ObjectLockOnABucketWithoutItIsRefused) {
   S3Options o;
   o.lock_mode = LockMode::kCompliance;
