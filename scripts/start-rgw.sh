@@ -47,7 +47,8 @@ log() { printf '# [%5ss] %s\n' "$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN{pr
 die() { echo "start-rgw.sh: $*" >&2; exit 1; }
 pidfile() { echo "$D/run/$1.pid"; }
 
-# alive NAME: the PID file names a running process of the right executable.
+# alive NAME: the PID file names a running process of the right executable
+# (not a recycled PID, not a zombie).
 alive() {
   local f pid
   f=$(pidfile "$1")
@@ -55,7 +56,8 @@ alive() {
   pid=$(<"$f")
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   [[ -r /proc/$pid/comm ]] || return 1
-  [[ "$(</proc/"$pid"/comm)" == "${EXE[$1]}"* ]]
+  [[ "$(</proc/"$pid"/comm)" == "${EXE[$1]}"* ]] || return 1
+  ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null
 }
 
 endpoint_up() { curl -s -o /dev/null --max-time 5 "$ENDPOINT/"; }
