@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <memory>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,7 +20,27 @@
 
 namespace ward {
 
-using Bytes = std::vector<uint8_t>;
+// An allocator that leaves new elements uninitialised on resize(): byte
+// buffers are always overwritten right after they grow (reads, ciphertext,
+// decompression), and zero-filling them first cost ~3% of a backup.
+template <typename T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  using std::allocator<T>::allocator;
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+using Bytes = std::vector<uint8_t, DefaultInitAllocator<uint8_t>>;
 using ByteView = std::span<const uint8_t>;
 
 inline ByteView AsBytes(std::string_view s) {

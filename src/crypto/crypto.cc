@@ -91,6 +91,31 @@ void Seal(const Key& key, ByteView plaintext, Bytes* out) {
   }
 }
 
+void SealInPlace(const Key& key, Bytes* buf, size_t offset) {
+  uint8_t* nonce = buf->data() + offset;
+  RandomBytes(std::span<uint8_t>(nonce, kNonceSize));
+  uint8_t subkey[32], nonce12[12];
+  XSubkey(key, nonce, subkey, nonce12);
+  size_t start = offset + kNonceSize;
+  size_t n = buf->size() - start;
+  EVP_CIPHER_CTX* ctx = ThreadCipher();
+  int len = 0;
+  bool ok = EVP_EncryptInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, subkey, nonce12) == 1;
+  size_t done = 0;
+  while (ok && done < n) {
+    int part = static_cast<int>(std::min<size_t>(n - done, 1 << 30));
+    uint8_t* p = buf->data() + start + done;
+    ok = EVP_EncryptUpdate(ctx, p, &len, p, part) == 1;
+    done += part;
+  }
+  uint8_t tag[kTagSize];
+  ok = ok && EVP_EncryptFinal_ex(ctx, tag, &len) == 1;
+  ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kTagSize, tag) == 1;
+  sodium_memzero(subkey, sizeof subkey);
+  if (!ok) std::abort();  // see Seal
+  buf->insert(buf->end(), tag, tag + kTagSize);
+}
+
 Status Open(const Key& key, ByteView sealed, Bytes* out) {
   if (sealed.size() < kSealOverhead) return DataLossError("sealed data is truncated");
   size_t n = sealed.size() - kSealOverhead;

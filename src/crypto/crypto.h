@@ -60,6 +60,10 @@ class Key {
 
 // Appends nonce || ciphertext || tag of `plaintext` to *out.
 void Seal(const Key& key, ByteView plaintext, Bytes* out);
+// Seals in place: (*buf)[offset, offset + kNonceSize) is overwritten with a
+// fresh nonce, the bytes after it are encrypted where they are, and the tag
+// is appended. Same output as Seal of those bytes, without a copy.
+void SealInPlace(const Key& key, Bytes* buf, size_t offset);
 // Opens what Seal produced. kDataLoss if the data was truncated or altered or
 // sealed under another key. The plaintext is appended to *out.
 Status Open(const Key& key, ByteView sealed, Bytes* out);

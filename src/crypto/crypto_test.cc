@@ -40,6 +40,22 @@ TEST_F(CryptoTest, SealMatchesLibsodiumXChaCha20Poly1305) {
   }
 }
 
+TEST_F(CryptoTest, SealInPlaceMatchesSeal) {
+  Key key = Key::Random();
+  for (size_t n : {0, 1, 100, 1 << 20}) {
+    Bytes plain = RandomBytes(n);
+    Bytes buf = ToBytes("prefix");
+    buf.resize(buf.size() + kNonceSize);
+    buf.insert(buf.end(), plain.begin(), plain.end());
+    SealInPlace(key, &buf, 6);
+    ASSERT_EQ(buf.size(), 6 + n + kSealOverhead);
+    EXPECT_EQ(AsString(ByteView(buf).first(6)), "prefix");
+    Bytes opened;
+    ASSERT_TRUE(Open(key, ByteView(buf).subspan(6), &opened).ok());
+    EXPECT_EQ(opened, plain);
+  }
+}
+
 TEST_F(CryptoTest, OpenRejectsEveryFlippedBitAndTruncation) {
   Key key = Key::Random();
   Bytes plain = ToBytes("ward keeps every byte honest");

@@ -24,7 +24,7 @@ using repo::BlobType;
 using repo::Node;
 using repo::NodeType;
 
-constexpr size_t kChunkQueueBytes = 24 << 20;
+constexpr size_t kChunkQueueBytes = 8 << 20;
 
 struct FileJob {
   Node node;
@@ -59,7 +59,9 @@ class Pipeline {
         progress_(progress),
         chunks_(kChunkQueueBytes),
         dirs_(SIZE_MAX),
-        uploader_(&repo, std::max(2, std::min(repo.backend()->Concurrency(), 8))) {}
+        // Local disks: each worker saves its own packs (no extra buffers).
+        // Remote stores: parallel uploads hide the latency.
+        uploader_(&repo, repo.backend()->IsLocal() ? 0 : std::max(2, repo.backend()->Concurrency())) {}
 
   Result<BackupResult> Run(const std::optional<repo::Snapshot>& parent);
 

@@ -13,11 +13,14 @@ constexpr uint8_t kFlagCompressed = 1;
 }  // namespace
 
 void PackBuilder::Add(BlobType type, const Id& id, ByteView plaintext, int level, bool compress) {
-  scratch_.clear();
-  bool compressed = compress && io::CompressMaybe(plaintext, level, &scratch_);
-  ByteView payload = compressed ? ByteView(scratch_) : plaintext;
+  if (data_.capacity() == 0) data_.reserve(reserve_);  // no regrowth copies (and no 2x peak)
+  // Compress straight into the pack after a nonce slot, then encrypt in place:
+  // no intermediate buffer, one pass over the bytes.
   size_t offset = data_.size();
-  crypto::Seal(key_, payload, &data_);
+  data_.resize(offset + crypto::kNonceSize);
+  bool compressed = compress && io::CompressMaybe(plaintext, level, &data_);
+  if (!compressed) data_.insert(data_.end(), plaintext.begin(), plaintext.end());
+  crypto::SealInPlace(key_, &data_, offset);
   BlobLocation loc;
   loc.offset = offset;
   loc.length = static_cast<uint32_t>(data_.size() - offset);

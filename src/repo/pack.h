@@ -27,7 +27,9 @@ constexpr size_t kPackHeaderEntryMax = 1 + 1 + 10 + 5 + 32;
 
 class PackBuilder {
  public:
-  explicit PackBuilder(const crypto::Key& key) : key_(key) {}
+  // `reserve`: the capacity to allocate once for a pack's bytes (target size
+  // plus the largest blob), so the buffer never grows by copying.
+  explicit PackBuilder(const crypto::Key& key, size_t reserve = 0) : key_(key), reserve_(reserve) {}
 
   // Compresses (unless `compress` is false or it does not help), seals and
   // appends a blob whose ID the caller computed.
@@ -52,8 +54,8 @@ class PackBuilder {
 
  private:
   crypto::Key key_;
+  size_t reserve_;
   Bytes data_;
-  Bytes scratch_;
   std::vector<PackedBlob> entries_;
   uint64_t plaintext_bytes_ = 0;
 };

@@ -533,8 +533,8 @@ void Repository::EndSession(const Id& session) {
 // ---------------------------------------------------------------------------
 
 PackUploader::PackUploader(Repository* repo, int threads)
-    : repo_(repo), queue_(static_cast<size_t>(std::max(1, threads)) * kPackTargetSize) {
-  for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { Run(); });
+    : repo_(repo), queue_(kPackTargetSize) {  // one finished pack waits; the others are being saved
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
 }
 
 PackUploader::~PackUploader() {
@@ -549,33 +549,42 @@ Status PackUploader::Submit(PackBuilder::Finished pack) {
     std::lock_guard lock(mu_);
     if (!error_.ok()) return error_;
   }
+  if (threads_.empty()) {
+    Upload(std::move(pack));  // inline: a local disk gains nothing from more buffers
+    std::lock_guard lock(mu_);
+    return error_;
+  }
   size_t cost = pack.data.size();
   if (!queue_.Push(std::move(pack), cost)) return AbortedError("upload queue closed");
   return Status::OK();
 }
 
 void PackUploader::Run() {
-  while (auto pack = queue_.Pop()) {
-    {
-      std::lock_guard lock(mu_);
-      if (!error_.ok()) continue;  // drain without uploading after a failure
-    }
-    Status s = repo_->backend()->Save(storage::Handle::Of(FileType::kPack, pack->id), pack->data);
-    if (s.code() == StatusCode::kAlreadyExists) s = Status::OK();  // same name, same bytes
+  while (auto pack = queue_.Pop()) Upload(std::move(*pack));
+}
+
+void PackUploader::Upload(PackBuilder::Finished pack) {
+  {
     std::lock_guard lock(mu_);
-    if (!s.ok()) {
-      if (error_.ok()) error_ = s.WithContext("saving pack " + pack->id.Short());
-      continue;
-    }
-    repo_->index().AddPack(pack->id, pack->blobs);
-    repo_->ReleaseBlobs(pack->blobs);
-    packs_uploaded_++;
-    bytes_uploaded_ += pack->data.size();
-    pending_index_.packs.push_back({pack->id, std::move(pack->blobs)});
-    if (pending_index_.packs.size() >= kPacksPerIndexFile) {
-      Status is = WriteIndexLocked();
-      if (!is.ok() && error_.ok()) error_ = is;
-    }
+    if (!error_.ok()) return;  // drain without uploading after a failure
+  }
+  Status s = repo_->backend()->Save(storage::Handle::Of(FileType::kPack, pack.id), pack.data);
+  if (s.code() == StatusCode::kAlreadyExists) s = Status::OK();  // same name, same bytes
+  size_t size = pack.data.size();
+  pack.data = Bytes();  // release the buffer before waiting for the lock
+  std::lock_guard lock(mu_);
+  if (!s.ok()) {
+    if (error_.ok()) error_ = s.WithContext("saving pack " + pack.id.Short());
+    return;
+  }
+  repo_->index().AddPack(pack.id, pack.blobs);
+  repo_->ReleaseBlobs(pack.blobs);
+  packs_uploaded_++;
+  bytes_uploaded_ += size;
+  pending_index_.packs.push_back({pack.id, std::move(pack.blobs)});
+  if (pending_index_.packs.size() >= kPacksPerIndexFile) {
+    Status is = WriteIndexLocked();
+    if (!is.ok() && error_.ok()) error_ = is;
   }
 }
 

@@ -164,6 +164,7 @@ class Repository {
 // Finish(). Thread-safe.
 class PackUploader {
  public:
+  // `threads` background savers; 0 saves each pack in the submitting thread.
   PackUploader(Repository* repo, int threads);
   ~PackUploader();
 
@@ -179,6 +180,7 @@ class PackUploader {
 
  private:
   void Run();
+  void Upload(PackBuilder::Finished pack);
   Status WriteIndexLocked();
 
   Repository* repo_;
@@ -195,7 +197,10 @@ class PackUploader {
 class PackWriter {
  public:
   PackWriter(Repository* repo, PackUploader* uploader, size_t target_size = kPackTargetSize)
-      : repo_(repo), uploader_(uploader), builder_(repo->enc_key()), target_(target_size) {}
+      : repo_(repo),
+        uploader_(uploader),
+        builder_(repo->enc_key(), target_size + repo->chunker().max_size() + (64 << 10)),
+        target_(target_size) {}
 
   // Stores a blob the caller reserved with Repository::ReserveBlob.
   Status Add(BlobType type, const Id& id, ByteView plaintext);
