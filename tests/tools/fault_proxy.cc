@@ -178,8 +178,7 @@ void ResetAndClose(int fd) {
 }
 
 std::string CannedReply(int status, const char* reason, const char* code, bool head_request) {
-  std::string body = std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>") +
-                     code +
+  std::string body = std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>") + code +
                      "</Code><Message>injected by the fault proxy</Message>"
                      "<RequestId>fault-proxy</RequestId></Error>";
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason +
@@ -194,11 +193,16 @@ std::string CannedReply(int status, const char* reason, const char* code, bool h
 
 const char* FaultKindName(FaultKind k) {
   switch (k) {
-    case FaultKind::kDropRequest: return "drop";
-    case FaultKind::kDropReply: return "drop-reply";
-    case FaultKind::kResetReply: return "reset";
-    case FaultKind::kInternalError: return "500";
-    case FaultKind::kSlowDown: return "503";
+    case FaultKind::kDropRequest:
+      return "drop";
+    case FaultKind::kDropReply:
+      return "drop-reply";
+    case FaultKind::kResetReply:
+      return "reset";
+    case FaultKind::kInternalError:
+      return "500";
+    case FaultKind::kSlowDown:
+      return "503";
   }
   return "?";
 }
@@ -208,7 +212,8 @@ Result<FaultKind> ParseFaultKind(const std::string& name) {
                       FaultKind::kInternalError, FaultKind::kSlowDown}) {
     if (name == FaultKindName(k)) return k;
   }
-  return InvalidArgumentError("unknown fault '" + name + "': use drop, drop-reply, reset, 500, 503");
+  return InvalidArgumentError("unknown fault '" + name +
+                              "': use drop, drop-reply, reset, 500, 503");
 }
 
 int64_t FaultProxyStats::TotalFaults() const {
@@ -347,8 +352,9 @@ void FaultProxy::Serve(int client_fd) {
     std::string request_line = head.substr(0, head.find("\r\n"));
     bool head_request = request_line.rfind("HEAD ", 0) == 0;
     if (!HeaderValue(head, "transfer-encoding").empty()) {
-      WriteAll(client_fd, "HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\n"
-                          "Connection: close\r\n\r\n");
+      WriteAll(client_fd,
+               "HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\n"
+               "Connection: close\r\n\r\n");
       break;
     }
     std::string body;
@@ -366,8 +372,8 @@ void FaultProxy::Serve(int client_fd) {
     }
     if (fault && kind == FaultKind::kDropRequest) break;
     if (fault && kind == FaultKind::kInternalError) {
-      if (!WriteAll(client_fd, CannedReply(500, "Internal Server Error", "InternalError",
-                                           head_request))) {
+      if (!WriteAll(client_fd,
+                    CannedReply(500, "Internal Server Error", "InternalError", head_request))) {
         break;
       }
       continue;

@@ -53,7 +53,7 @@ Result<FaultKind> ParseFaultKind(const std::string& name);
 struct FaultRule {
   std::string match;  // substring of the request line ("PUT /bucket/p/data/")
   FaultKind kind;
-  int times = -1;     // matches to fail; -1: every one
+  int times = -1;  // matches to fail; -1: every one
 };
 
 struct FaultProxyOptions {
@@ -71,8 +71,8 @@ struct FaultProxyOptions {
 };
 
 struct FaultProxyStats {
-  int64_t requests = 0;   // requests read from clients
-  int64_t forwarded = 0;  // requests sent upstream
+  int64_t requests = 0;    // requests read from clients
+  int64_t forwarded = 0;   // requests sent upstream
   int64_t faults[5] = {};  // per FaultKind
   int64_t TotalFaults() const;
 };

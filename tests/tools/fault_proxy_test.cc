@@ -67,8 +67,9 @@ class RecordingUpstream {
               requests_.push_back(msg);
             }
             std::string body(reply_size_, 'r');
-            std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: " +
-                                std::to_string(body.size()) + "\r\n\r\n" + body;
+            std::string reply =
+                "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                body;
             ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
           }
           ::close(c);
@@ -232,7 +233,8 @@ TEST(FaultProxyTest, ChunkedRequestsAreRefusedAndStopClosesConnections) {
   o.upstream_port = upstream.port();
   FaultProxy proxy(o);
   ASSERT_TRUE(proxy.Start().ok());
-  std::string chunked = "PUT /b/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+  std::string chunked =
+      "PUT /b/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
   EXPECT_EQ(RoundTrip(proxy.port(), chunked).rfind("HTTP/1.1 501", 0), 0u);
   int idle = ConnectTo(proxy.port());  // an idle keep-alive client
   ASSERT_GE(idle, 0);

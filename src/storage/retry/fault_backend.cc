@@ -8,12 +8,18 @@ namespace {
 
 const char* OpName(FaultInjectionBackend::Op op) {
   switch (op) {
-    case FaultInjectionBackend::Op::kCreate: return "create";
-    case FaultInjectionBackend::Op::kSave: return "save";
-    case FaultInjectionBackend::Op::kLoad: return "load";
-    case FaultInjectionBackend::Op::kStat: return "stat";
-    case FaultInjectionBackend::Op::kList: return "list";
-    case FaultInjectionBackend::Op::kRemove: return "remove";
+    case FaultInjectionBackend::Op::kCreate:
+      return "create";
+    case FaultInjectionBackend::Op::kSave:
+      return "save";
+    case FaultInjectionBackend::Op::kLoad:
+      return "load";
+    case FaultInjectionBackend::Op::kStat:
+      return "stat";
+    case FaultInjectionBackend::Op::kList:
+      return "list";
+    case FaultInjectionBackend::Op::kRemove:
+      return "remove";
   }
   return "?";
 }
@@ -54,8 +60,8 @@ std::optional<FaultInjectionBackend::Fault> FaultInjectionBackend::Decide(Op op)
 
 Status FaultInjectionBackend::Injected(Op op, const Fault& f, const std::string& what) const {
   return Status(f.code, std::string("injected fault (") +
-                            (f.kind == Kind::kBefore ? "before" : "after") + ") in " +
-                            OpName(op) + " " + what);
+                            (f.kind == Kind::kBefore ? "before" : "after") + ") in " + OpName(op) +
+                            " " + what);
 }
 
 Status FaultInjectionBackend::Create() {

@@ -41,8 +41,8 @@ Status RetryBackend::Run(const std::string& op, const std::function<Status(int)>
     ++retries_;
     options_.sleep(delay);
   }
-  return Status(s.code(), s.message() + " (gave up after " +
-                              std::to_string(options_.max_attempts) + " attempts)");
+  return Status(s.code(), s.message() + " (gave up after " + std::to_string(options_.max_attempts) +
+                              " attempts)");
 }
 
 Status RetryBackend::Create() {

@@ -105,9 +105,9 @@ TEST_F(RetryBackendTest, JitterIsSpreadNotFixed) {
 
 TEST_F(RetryBackendTest, FinalErrorsAreNotRetried) {
   Handle h = Name(FileType::kSnapshot, 'c');
-  for (StatusCode code : {StatusCode::kPermissionDenied, StatusCode::kUnauthenticated,
-                          StatusCode::kFailedPrecondition, StatusCode::kInvalidArgument,
-                          StatusCode::kDataLoss}) {
+  for (StatusCode code :
+       {StatusCode::kPermissionDenied, StatusCode::kUnauthenticated,
+        StatusCode::kFailedPrecondition, StatusCode::kInvalidArgument, StatusCode::kDataLoss}) {
     faults_->FailNext(Op::kLoad, Kind::kBefore, code);
     EXPECT_EQ(retry_->Load(h, 0, 0).status().code(), code);
   }
@@ -147,8 +147,7 @@ TEST_F(RetryBackendTest, SaveRetryNeverReplacesSomeoneElsesObject) {
   EXPECT_EQ(retry_->Save(h, ToBytes("ours, differs")).code(), StatusCode::kAlreadyExists);
   // Same length, different bytes: still theirs.
   faults_->FailNext(Op::kSave, Kind::kBefore);
-  EXPECT_EQ(retry_->Save(h, ToBytes("written by another hosT")).code(),
-            StatusCode::kAlreadyExists);
+  EXPECT_EQ(retry_->Save(h, ToBytes("written by another hosT")).code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(*retry_->Load(h, 0, 0), theirs);
 }
 
@@ -177,10 +176,13 @@ TEST_F(RetryBackendTest, ListRestartsButDeliversEachNameOnce) {
   }
   faults_->FailNext(Op::kList, Kind::kAfter, StatusCode::kUnavailable, 2);
   std::map<std::string, int> seen;
-  ASSERT_TRUE(retry_->List(FileType::kIndex, [&](const FileInfo& fi) {
-                       ++seen[fi.name];
-                       return Status::OK();
-                     }).ok());
+  ASSERT_TRUE(retry_
+                  ->List(FileType::kIndex,
+                         [&](const FileInfo& fi) {
+                           ++seen[fi.name];
+                           return Status::OK();
+                         })
+                  .ok());
   EXPECT_EQ(faults_->calls(Op::kList), 3);
   EXPECT_EQ(seen.size(), want.size());
   for (const auto& [name, n] : seen) {
@@ -190,7 +192,8 @@ TEST_F(RetryBackendTest, ListRestartsButDeliversEachNameOnce) {
 }
 
 TEST_F(RetryBackendTest, ListCallbackErrorsAreNeverRetried) {
-  for (char c : std::string("01234")) ASSERT_TRUE(retry_->Save(Name(FileType::kKey, c), ToBytes("k")).ok());
+  for (char c : std::string("01234"))
+    ASSERT_TRUE(retry_->Save(Name(FileType::kKey, c), ToBytes("k")).ok());
   int calls = 0;
   Status s = retry_->List(FileType::kKey, [&](const FileInfo&) {
     ++calls;
@@ -220,16 +223,18 @@ TEST_F(RetryBackendTest, RemoveOfAMissingObjectIsNotFoundEvenAfterFaults) {
 
 // The whole conformance suite, with a third of all calls failing at random
 // (before or after reaching the store), must pass through the retry wrapper.
-INSTANTIATE_TEST_SUITE_P(
-    RetryOverFaults, BackendConformance,
-    ::testing::Values(BackendFactory{"retry_over_random_faults", [] {
-      auto faulty = std::make_unique<FaultInjectionBackend>(NewLocalBackend(FreshDir()));
-      faulty->SetRandomFaults(0.3, 12345);
-      RetryOptions o;
-      o.max_attempts = 30;  // 0.3^30: never exhausted
-      o.sleep = [](milliseconds) {};
-      return std::unique_ptr<Backend>(std::make_unique<RetryBackend>(std::move(faulty), o));
-    }}));
+INSTANTIATE_TEST_SUITE_P(RetryOverFaults, BackendConformance,
+                         ::testing::Values(BackendFactory{
+                             "retry_over_random_faults", [] {
+                               auto faulty = std::make_unique<FaultInjectionBackend>(
+                                   NewLocalBackend(FreshDir()));
+                               faulty->SetRandomFaults(0.3, 12345);
+                               RetryOptions o;
+                               o.max_attempts = 30;  // 0.3^30: never exhausted
+                               o.sleep = [](milliseconds) {};
+                               return std::unique_ptr<Backend>(
+                                   std::make_unique<RetryBackend>(std::move(faulty), o));
+                             }}));
 
 }  // namespace
 }  // namespace ward::storage

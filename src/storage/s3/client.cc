@@ -115,8 +115,9 @@ Status CurlFailure(CURLcode rc, const char* errbuf, const std::string& what) {
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
       return FailedPreconditionError(
-          msg + " (the server's TLS certificate is not trusted: check the endpoint, or give the CA "
-                "bundle with the S3 ca_file option)");
+          msg +
+          " (the server's TLS certificate is not trusted: check the endpoint, or give the CA "
+          "bundle with the S3 ca_file option)");
     case CURLE_OUT_OF_MEMORY:
       return ResourceExhaustedError(msg);
     default:
@@ -184,7 +185,8 @@ struct S3Client::Pool {
       return e;
     }
     CURL* c = curl_easy_init();
-    if (c == nullptr) return ResourceExhaustedError("cannot create an HTTP handle (curl_easy_init)");
+    if (c == nullptr)
+      return ResourceExhaustedError("cannot create an HTTP handle (curl_easy_init)");
     ++created;
     return Entry{c, false};
   }
@@ -222,14 +224,16 @@ Result<std::unique_ptr<S3Client>> S3Client::Create(ClientConfig config) {
                                 std::to_string(config.connections));
   }
   if (config.credentials.access_key_id.empty() || config.credentials.secret_access_key.empty()) {
-    return FailedPreconditionError("no S3 credentials: set AWS_ACCESS_KEY_ID and "
-                                   "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE");
+    return FailedPreconditionError(
+        "no S3 credentials: set AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE");
   }
   // They become header values: a line break would smuggle in a header.
   if (HasLineBreak(config.credentials.access_key_id) ||
       HasLineBreak(config.credentials.session_token)) {
-    return InvalidArgumentError("the S3 access key ID or session token contains a line break: "
-                                "check AWS_ACCESS_KEY_ID and AWS_SESSION_TOKEN");
+    return InvalidArgumentError(
+        "the S3 access key ID or session token contains a line break: "
+        "check AWS_ACCESS_KEY_ID and AWS_SESSION_TOKEN");
   }
   if (!config.clock) {
     config.clock = [] {
@@ -317,7 +321,7 @@ Result<S3Response> S3Client::Send(const S3Request& req) {
   slist = curl_slist_append(slist, "Content-Type:");
   std::fill(sig.authorization.begin(), sig.authorization.end(), '\0');
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers_owner(slist,
-                                                                             &curl_slist_free_all);
+                                                                            &curl_slist_free_all);
 
   WARD_ASSIGN_OR_RETURN(Pool::Entry entry, pool_->Acquire());
   CURL* c = entry.curl;
@@ -345,7 +349,7 @@ Result<S3Response> S3Client::Send(const S3Request& req) {
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   if (!config_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, config_.ca_file.c_str());
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> connect_to(nullptr,
-                                                                          &curl_slist_free_all);
+                                                                         &curl_slist_free_all);
   if (!config_.connect_address.empty()) {
     connect_to.reset(curl_slist_append(nullptr, ("::" + config_.connect_address).c_str()));
     curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to.get());

@@ -46,9 +46,9 @@ struct ClientConfig {
   std::string host;              // endpoint host without port: "s3.eu-west-1.amazonaws.com"
   int port = 0;                  // 0: the scheme's default
   std::string region = "us-east-1";
-  bool virtual_host = false;     // bucket in the host name instead of the path
+  bool virtual_host = false;  // bucket in the host name instead of the path
   Credentials credentials;
-  int connections = 8;           // pooled handles = requests in flight at most
+  int connections = 8;  // pooled handles = requests in flight at most
   // Sign the SHA-256 of each body (x-amz-content-sha256). With false the body
   // is sent as UNSIGNED-PAYLOAD (saves a hash pass; use only over https).
   bool sign_payload = true;
@@ -69,8 +69,8 @@ struct S3Request {
   std::string bucket;          // "" for the service itself
   std::string key;             // decoded object key; "" for bucket-level requests
   QueryList query;
-  HeaderList headers;          // extra headers, all of which are signed
-  ByteView body;               // must stay valid during Send()
+  HeaderList headers;  // extra headers, all of which are signed
+  ByteView body;       // must stay valid during Send()
   // Replies larger than this fail with kResourceExhausted (protects against
   // a misbehaving server). Object GETs pass the object's size.
   uint64_t max_body = 16 << 20;

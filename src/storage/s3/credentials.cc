@@ -46,8 +46,8 @@ std::string HomeDir(const EnvLookup& env) {
   return "";
 }
 
-std::optional<std::string> Lookup(
-    const std::vector<std::pair<std::string, std::string>>& kv, std::string_view key) {
+std::optional<std::string> Lookup(const std::vector<std::pair<std::string, std::string>>& kv,
+                                  std::string_view key) {
   for (const auto& [k, v] : kv) {
     if (k == key) return v;
   }

@@ -49,10 +49,11 @@ constexpr char kCredentialsFile[] =
     "aws_access_key_id = AKIDONLY\n";
 
 TEST_F(CredentialsTest, EnvironmentWins) {
-  auto c = LoadCredentials(FakeEnv({{"AWS_ACCESS_KEY_ID", "AKIDENV"},
-                                    {"AWS_SECRET_ACCESS_KEY", "envsecret"},
-                                    {"AWS_SESSION_TOKEN", "tok"},
-                                    {"AWS_SHARED_CREDENTIALS_FILE", Write("c", kCredentialsFile)}}));
+  auto c =
+      LoadCredentials(FakeEnv({{"AWS_ACCESS_KEY_ID", "AKIDENV"},
+                               {"AWS_SECRET_ACCESS_KEY", "envsecret"},
+                               {"AWS_SESSION_TOKEN", "tok"},
+                               {"AWS_SHARED_CREDENTIALS_FILE", Write("c", kCredentialsFile)}}));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->access_key_id, "AKIDENV");
   EXPECT_EQ(c->secret_access_key, "envsecret");
@@ -71,7 +72,8 @@ TEST_F(CredentialsTest, HalfAnEnvironmentIsAnError) {
 }
 
 TEST_F(CredentialsTest, DefaultProfileFromSharedFile) {
-  auto c = LoadCredentials(FakeEnv({{"AWS_SHARED_CREDENTIALS_FILE", Write("c", kCredentialsFile)}}));
+  auto c =
+      LoadCredentials(FakeEnv({{"AWS_SHARED_CREDENTIALS_FILE", Write("c", kCredentialsFile)}}));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->access_key_id, "AKIDDEFAULT");
   EXPECT_EQ(c->secret_access_key, "secret/default+key");
@@ -81,8 +83,8 @@ TEST_F(CredentialsTest, DefaultProfileFromSharedFile) {
 }
 
 TEST_F(CredentialsTest, NamedProfileWithTokenAndOddSpacing) {
-  auto c = LoadCredentials(FakeEnv({{"AWS_SHARED_CREDENTIALS_FILE", Write("c", kCredentialsFile)},
-                                    {"AWS_PROFILE", "backup"}}));
+  auto c = LoadCredentials(FakeEnv(
+      {{"AWS_SHARED_CREDENTIALS_FILE", Write("c", kCredentialsFile)}, {"AWS_PROFILE", "backup"}}));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->access_key_id, "AKIDBACKUP");
   EXPECT_EQ(c->secret_access_key, "secret=with=equals");
@@ -141,8 +143,9 @@ TEST_F(CredentialsTest, ConfigFileSectionsUseTheProfileKeyword) {
 }
 
 TEST_F(CredentialsTest, RegionPrecedence) {
-  std::string config = Write("config", "[default]\nregion = eu-west-1\n[profile b]\nregion = "
-                                       "us-west-2\n");
+  std::string config = Write("config",
+                             "[default]\nregion = eu-west-1\n[profile b]\nregion = "
+                             "us-west-2\n");
   EXPECT_EQ(LoadRegion(FakeEnv({{"AWS_DEFAULT_REGION", "eu-central-1"},
                                 {"AWS_REGION", "ap-east-1"},
                                 {"AWS_CONFIG_FILE", config}})),
@@ -150,8 +153,7 @@ TEST_F(CredentialsTest, RegionPrecedence) {
   EXPECT_EQ(LoadRegion(FakeEnv({{"AWS_REGION", "ap-east-1"}, {"AWS_CONFIG_FILE", config}})),
             "ap-east-1");
   EXPECT_EQ(LoadRegion(FakeEnv({{"AWS_CONFIG_FILE", config}})), "eu-west-1");
-  EXPECT_EQ(LoadRegion(FakeEnv({{"AWS_CONFIG_FILE", config}, {"AWS_PROFILE", "b"}})),
-            "us-west-2");
+  EXPECT_EQ(LoadRegion(FakeEnv({{"AWS_CONFIG_FILE", config}, {"AWS_PROFILE", "b"}})), "us-west-2");
   EXPECT_EQ(LoadRegion(FakeEnv({{"HOME", dir_ + "/nowhere"}})), "us-east-1");
   EXPECT_EQ(LoadRegion(FakeEnv({{"AWS_DEFAULT_REGION", ""}, {"HOME", dir_ + "/nowhere"}})),
             "us-east-1");

@@ -1,13 +1,13 @@
 #include "storage/s3/s3_backend.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "storage/layout.h"
 #include "storage/s3/client.h"
@@ -17,9 +17,9 @@ namespace ward::storage::s3 {
 
 namespace {
 
-constexpr uint64_t kMinPartSize = 5ull << 20;      // S3's minimum for all parts but the last
-constexpr uint64_t kMaxParts = 10000;              // S3's maximum number of parts
-constexpr uint64_t kMaxObjectLoad = 8ull << 30;    // sanity bound on one reply
+constexpr uint64_t kMinPartSize = 5ull << 20;    // S3's minimum for all parts but the last
+constexpr uint64_t kMaxParts = 10000;            // S3's maximum number of parts
+constexpr uint64_t kMaxObjectLoad = 8ull << 30;  // sanity bound on one reply
 
 constexpr const char* kCredentialsHint =
     "check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and the bucket policy";
@@ -60,9 +60,12 @@ std::string RetentionXml(LockMode mode, UnixNanos until) {
 
 const char* LockModeName(LockMode m) {
   switch (m) {
-    case LockMode::kNone: return "";
-    case LockMode::kGovernance: return "GOVERNANCE";
-    case LockMode::kCompliance: return "COMPLIANCE";
+    case LockMode::kNone:
+      return "";
+    case LockMode::kGovernance:
+      return "GOVERNANCE";
+    case LockMode::kCompliance:
+      return "COMPLIANCE";
   }
   return "";
 }
@@ -87,8 +90,9 @@ Status S3Options::Validate() const {
         fmt::format("object lock needs a retention of 1..36500 days, not {}", lock_days));
   }
   if (lock_mode == LockMode::kNone && lock_days != 0) {
-    return InvalidArgumentError("object lock days given without a lock mode (COMPLIANCE or "
-                                "GOVERNANCE)");
+    return InvalidArgumentError(
+        "object lock days given without a lock mode (COMPLIANCE or "
+        "GOVERNANCE)");
   }
   for (char c : storage_class) {
     if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
@@ -141,8 +145,8 @@ Status S3Backend::MapError(const std::string& method, const std::string& key,
   if (code == "SlowDown" || code == "ServiceUnavailable" || code == "Throttling" ||
       code == "RequestLimitExceeded" || code == "TooManyRequests") {
     set(StatusCode::kUnavailable, "server is busy", "retrying with backoff");
-  } else if (code == "InternalError" || code == "RequestTimeout" ||
-             code == "OperationAborted" || code == "ConditionalRequestConflict") {
+  } else if (code == "InternalError" || code == "RequestTimeout" || code == "OperationAborted" ||
+             code == "ConditionalRequestConflict") {
     set(StatusCode::kUnavailable, "transient server failure");
   } else if (code == "BadDigest" || code == "XAmzContentSHA256Mismatch" ||
              code == "IncompleteBody") {
@@ -165,8 +169,8 @@ Status S3Backend::MapError(const std::string& method, const std::string& key,
   } else if (code == "NoSuchBucket") {
     set(StatusCode::kNotFound, "the bucket does not exist",
         "check the repository URL, or run `ward init` to create it");
-  } else if (code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" ||
-             st == 301 || st == 307) {
+  } else if (code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" || st == 301 ||
+             st == 307) {
     std::string region = r.Header("x-amz-bucket-region").value_or("");
     set(StatusCode::kFailedPrecondition, "the bucket is in another region",
         region.empty() ? "set AWS_DEFAULT_REGION to the bucket's region"
@@ -226,10 +230,10 @@ Status S3Backend::Create() {
     put.bucket = url_.bucket;
     std::string body;
     if (client_->config().region != "us-east-1") {
-      body = "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-             "<LocationConstraint>" +
-             XmlEscape(client_->config().region) +
-             "</LocationConstraint></CreateBucketConfiguration>";
+      body =
+          "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+          "<LocationConstraint>" +
+          XmlEscape(client_->config().region) + "</LocationConstraint></CreateBucketConfiguration>";
       put.body = AsBytes(body);
     }
     if (options_.lock_mode != LockMode::kNone) {
@@ -425,8 +429,9 @@ Result<bool> S3Backend::IsOldestOfRun(const std::string& key, const std::string&
     WARD_ASSIGN_OR_RETURN(S3Response r, client_->Send(req));
     if (r.status != 200) return MapError("GET", "?versions&prefix=" + key, r);
     auto doc = ParseXml(AsString(r.body));
-    if (!doc.ok()) return UnavailableError(Location() + ": listing versions of " + key + ": " +
-                                           doc.status().message());
+    if (!doc.ok())
+      return UnavailableError(Location() + ": listing versions of " + key + ": " +
+                              doc.status().message());
     for (const XmlElement& e : doc->children) {
       if ((e.name == "Version" || e.name == "DeleteMarker") && e.ChildText("Key") == key) {
         entries.emplace_back(e.ChildText("VersionId"), e.name == "Version");
@@ -524,8 +529,7 @@ Result<std::string> S3Backend::PutMultipart(const Handle& h, const std::string& 
     auto doc = ParseXml(AsString(r.body));
     if (doc.ok()) upload_id = doc->ChildText("UploadId");
     if (upload_id.empty()) {
-      return UnavailableError(Location() + ": POST " + key +
-                              "?uploads: the reply has no UploadId");
+      return UnavailableError(Location() + ": POST " + key + "?uploads: the reply has no UploadId");
     }
   }
 
@@ -796,10 +800,10 @@ Status S3Backend::Remove(const Handle& h) {
   if (r.status == 403 && options_.lock_mode != LockMode::kNone) {
     std::string until = hr.Header("x-amz-object-lock-retain-until-date").value_or("");
     if (!until.empty() || ParseS3Error(r).code == "AccessDenied") {
-      return FailedPreconditionError(
-          Location() + ": " + h.ToString() + " is under Object Lock retention" +
-          (until.empty() ? std::string() : " until " + until) +
-          " and cannot be deleted before then (" + key + ")");
+      return FailedPreconditionError(Location() + ": " + h.ToString() +
+                                     " is under Object Lock retention" +
+                                     (until.empty() ? std::string() : " until " + until) +
+                                     " and cannot be deleted before then (" + key + ")");
     }
   }
   return MapError("DELETE", key, r);
@@ -845,8 +849,8 @@ Status S3Backend::ExtendRetention(const Handle& h, UnixNanos until) {
   if (current.until >= until) return Status::OK();
   LockMode mode = current.mode != LockMode::kNone ? current.mode : options_.lock_mode;
   if (mode == LockMode::kNone) {
-    return FailedPreconditionError(Location() + ": cannot extend the retention of " +
-                                   h.ToString() + ": no Object Lock mode is configured");
+    return FailedPreconditionError(Location() + ": cannot extend the retention of " + h.ToString() +
+                                   ": no Object Lock mode is configured");
   }
   Status s = PutRetention(Key(h), "", mode, until);
   if (s.code() == StatusCode::kNotFound) {

@@ -161,12 +161,12 @@ class S3Backend : public Backend {
   UnixNanos RetainUntilNanos() const;
   Status AlreadyExists(const Handle& h, const std::string& key) const;
   Status MapError(const std::string& method, const std::string& key, const S3Response& r) const;
-  Status StorageClassOrMapError(const Handle& h, const std::string& method,
-                                const std::string& key, const S3Response& r) const;
+  Status StorageClassOrMapError(const Handle& h, const std::string& method, const std::string& key,
+                                const S3Response& r) const;
 
   S3Url url_;
   S3Options options_;
-  std::string key_prefix_;  // "" or "prefix/"
+  std::string key_prefix_;           // "" or "prefix/"
   std::atomic<int> versioning_{-1};  // -1 unknown, 0 no, 1 yes
   std::unique_ptr<S3Client> client_;
 };

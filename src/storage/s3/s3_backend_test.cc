@@ -93,7 +93,8 @@ const std::string& VersionedBucket() {
     req.method = "PUT";
     req.bucket = name;
     req.query.emplace_back("versioning", "");
-    std::string body = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+    std::string body =
+        "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
     req.body = AsBytes(body);
     auto r = RawClient()->Send(req);
     EXPECT_TRUE(r.ok() && r->status == 200);
@@ -114,20 +115,20 @@ S3Options SmallMultipart() {
 INSTANTIATE_TEST_SUITE_P(
     S3, BackendConformance,
     ::testing::Values(
-        BackendFactory{"rgw_path_style",
-                       [] { return std::unique_ptr<Backend>(NewTestBackend()); }},
+        BackendFactory{"rgw_path_style", [] { return std::unique_ptr<Backend>(NewTestBackend()); }},
         // LargeObjectRoundTrip (24 MiB) goes up in five parts here.
         BackendFactory{"rgw_multipart",
                        [] { return std::unique_ptr<Backend>(NewTestBackend(SmallMultipart())); }},
         BackendFactory{"rgw_versioned_bucket",
                        [] {
                          const S3TestServer& s = TestServer();
-                         return std::unique_ptr<Backend>(NewTestBackendAt(
-                             s.endpoint, VersionedBucket(), RandomPrefix(), S3Options{},
-                             s.credentials));
+                         return std::unique_ptr<Backend>(
+                             NewTestBackendAt(s.endpoint, VersionedBucket(), RandomPrefix(),
+                                              S3Options{}, s.credentials));
                        }},
         // bucket.localhost:PORT, sent to the loopback server (rgw dns name = localhost).
-        BackendFactory{"rgw_virtual_host", [] {
+        BackendFactory{"rgw_virtual_host",
+                       [] {
                          const S3TestServer& s = TestServer();
                          auto url = ParseS3Url("s3:" + s.endpoint + "/b");
                          S3Options o;
@@ -285,8 +286,7 @@ TEST(S3BackendTest, ObjectLockRetentionBlocksDeletionAndCanBeExtended) {
   EXPECT_NEAR(static_cast<double>(ret->until), static_cast<double>(three_days), 2e9);
   // Never shortened.
   ASSERT_TRUE(b->ExtendRetention(h, NowNanos() + 2 * day).ok());
-  EXPECT_NEAR(static_cast<double>(b->GetRetention(h)->until), static_cast<double>(three_days),
-              2e9);
+  EXPECT_NEAR(static_cast<double>(b->GetRetention(h)->until), static_cast<double>(three_days), 2e9);
   EXPECT_EQ(b->ExtendRetention(RandomHandle(FileType::kPack), three_days).code(),
             StatusCode::kNotFound);
 
@@ -345,8 +345,8 @@ TEST(S3BackendTest, ConcurrentSavesUnderObjectLockKeepOneLockedVersion) {
 
 TEST(S3BackendTest, VersionedBucketWithdrawsALeftoverLosingVersion) {
   const S3TestServer& s = TestServer();
-  auto b = NewTestBackendAt(s.endpoint, VersionedBucket(), RandomPrefix(), S3Options{},
-                            s.credentials);
+  auto b =
+      NewTestBackendAt(s.endpoint, VersionedBucket(), RandomPrefix(), S3Options{}, s.credentials);
   ASSERT_TRUE(b->Create().ok());
   Handle h = RandomHandle(FileType::kSnapshot);
   // What a writer that lost a race and died before withdrawing leaves: the
@@ -502,8 +502,8 @@ TEST(S3BackendTest, ListShowsOnlyValidNamesAtTheirPlace) {
   auto client = RawClient();
   for (std::string key : {prefix + "index/not-a-name", prefix + "index/" + other + ".tmp",
                           prefix + "index/" + std::string(64, 'E'),
-                          prefix + "data/" + other,               // pack at the wrong depth
-                          prefix + "data/ab/" + other,            // pack in the wrong fan-out dir
+                          prefix + "data/" + other,     // pack at the wrong depth
+                          prefix + "data/ab/" + other,  // pack in the wrong fan-out dir
                           prefix + "data/ee/" + other + "/x"}) {
     S3Request put;
     put.method = "PUT";
@@ -547,14 +547,12 @@ TEST(S3BackendTest, Throughput) {
     auto t2 = std::chrono::steady_clock::now();
     ASSERT_TRUE(got.ok());
     ASSERT_TRUE(*got == data);
-    auto mibs = [](auto d) {
-      return 64.0 / std::chrono::duration<double>(d).count();
-    };
+    auto mibs = [](auto d) { return 64.0 / std::chrono::duration<double>(d).count(); };
     std::string kind = multipart ? "multipart_4x16MiB" : "single_put";
     ::testing::Test::RecordProperty("upload_MiBps_" + kind, std::to_string(mibs(t1 - t0)));
     ::testing::Test::RecordProperty("download_MiBps_" + kind, std::to_string(mibs(t2 - t1)));
-    std::printf("64 MiB %s: upload %.1f MiB/s, download %.1f MiB/s\n", kind.c_str(),
-                mibs(t1 - t0), mibs(t2 - t1));
+    std::printf("64 MiB %s: upload %.1f MiB/s, download %.1f MiB/s\n", kind.c_str(), mibs(t1 - t0),
+                mibs(t2 - t1));
     ASSERT_TRUE(b->Remove(h).ok());
   }
 }

@@ -126,8 +126,8 @@ class FakeS3 {
 
 std::string Reply(int status, const std::string& body = "",
                   const std::vector<std::string>& headers = {}) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n";
+  std::string out = "HTTP/1.1 " + std::to_string(status) +
+                    " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   for (const auto& h : headers) out += h + "\r\n";
   return out + "\r\n" + body;
 }
@@ -185,8 +185,11 @@ TEST(S3FakeServerTest, ErrorRepliesMapToCodesAndOneLineMessages) {
       {409, "OperationAborted", {}, StatusCode::kUnavailable, "409"},
       {429, "", {}, StatusCode::kUnavailable, "429"},
       {502, "", {}, StatusCode::kUnavailable, "502"},
-      {301, "PermanentRedirect", {"x-amz-bucket-region: eu-west-1"},
-       StatusCode::kFailedPrecondition, "AWS_DEFAULT_REGION=eu-west-1"},
+      {301,
+       "PermanentRedirect",
+       {"x-amz-bucket-region: eu-west-1"},
+       StatusCode::kFailedPrecondition,
+       "AWS_DEFAULT_REGION=eu-west-1"},
       {400, "AuthorizationHeaderMalformed", {}, StatusCode::kFailedPrecondition, "region"},
       {404, "NoSuchBucket", {}, StatusCode::kNotFound, "ward init"},
       {501, "NotImplemented", {}, StatusCode::kUnimplemented, "501"},
@@ -215,17 +218,19 @@ TEST(S3FakeServerTest, AccessDeniedMessageHasTheDocumentedShape) {
     return Reply(403, ErrorXml("AccessDenied"));
   });
   Status s = Open(server)->Save(kSnap, ToBytes("x"));
-  EXPECT_EQ(s.message(), server.Url("bkt/pre") +
-                             ": access denied (403 AccessDenied) for PUT pre/snapshots/" +
-                             kSnap.name +
-                             ": check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and the bucket policy");
+  EXPECT_EQ(s.message(),
+            server.Url("bkt/pre") + ": access denied (403 AccessDenied) for PUT pre/snapshots/" +
+                kSnap.name +
+                ": check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and the bucket policy");
   // A server-provided message is quoted; an empty one (RGW) is left out.
   FakeS3 chatty([](const FakeRequest& r) {
     if (IsVersioningQuery(r)) return Unversioned();
     return Reply(403, ErrorXml("AccessDenied", "Explicit deny in a resource policy"));
   });
-  EXPECT_NE(Open(chatty)->Save(kSnap, ToBytes("x")).message().find(
-                "[Explicit deny in a resource policy]"),
+  EXPECT_NE(Open(chatty)
+                ->Save(kSnap, ToBytes("x"))
+                .message()
+                .find("[Explicit deny in a resource policy]"),
             std::string::npos);
 }
 
@@ -296,8 +301,8 @@ TEST(S3FakeServerTest, ListFollowsContinuationTokensAndRefusesToLoop) {
     bool second = r.target.find("continuation-token=") != std::string::npos;
     std::string body = "<ListBucketResult><IsTruncated>" +
                        std::string(second && !broken ? "false" : "true") + "</IsTruncated>";
-    body += "<Contents><Key>pre/index/" + (second ? name2 : name1) +
-            "</Key><Size>7</Size></Contents>";
+    body +=
+        "<Contents><Key>pre/index/" + (second ? name2 : name1) + "</Key><Size>7</Size></Contents>";
     if (!second) body += "<NextContinuationToken>1/tok+en=?&amp;</NextContinuationToken>";
     body += "</ListBucketResult>";
     return Reply(200, body);
@@ -314,8 +319,7 @@ TEST(S3FakeServerTest, ListFollowsContinuationTokensAndRefusesToLoop) {
   ASSERT_EQ(reqs.size(), 2u);
   EXPECT_NE(reqs[0].target.find("list-type=2&prefix=pre%2Findex%2F"), std::string::npos)
       << reqs[0].target;
-  EXPECT_NE(reqs[1].target.find("continuation-token=" + UriEncode(token, true)),
-            std::string::npos)
+  EXPECT_NE(reqs[1].target.find("continuation-token=" + UriEncode(token, true)), std::string::npos)
       << reqs[1].target;
 
   // A truncated page without a new token would loop forever: refuse it.
@@ -326,11 +330,12 @@ TEST(S3FakeServerTest, ListFollowsContinuationTokensAndRefusesToLoop) {
 }
 
 TEST(S3FakeServerTest, MalformedListingsAreTransientErrorsNotCrashes) {
-  for (std::string body : {std::string("<ListBucketResult><Contents>"), std::string("not xml"),
-                           std::string("<Other/>"),
-                           std::string("<ListBucketResult><Contents><Key>pre/index/") +
-                               std::string(64, 'a') + "</Key><Size>-1</Size></Contents>"
-                               "</ListBucketResult>"}) {
+  for (std::string body :
+       {std::string("<ListBucketResult><Contents>"), std::string("not xml"),
+        std::string("<Other/>"),
+        std::string("<ListBucketResult><Contents><Key>pre/index/") + std::string(64, 'a') +
+            "</Key><Size>-1</Size></Contents>"
+            "</ListBucketResult>"}) {
     FakeS3 server([&](const FakeRequest&) { return Reply(200, body); });
     Status s = Open(server)->List(FileType::kIndex, [](const FileInfo&) { return Status::OK(); });
     EXPECT_EQ(s.code(), StatusCode::kUnavailable) << body;
@@ -343,8 +348,9 @@ TEST(S3FakeServerTest, MultipartFailuresAbortTheUpload) {
       if (IsVersioningQuery(r)) return Unversioned();
       if (r.method == "HEAD") return Reply(404);
       if (r.method == "POST" && r.target.find("?uploads") != std::string::npos) {
-        return Reply(200, "<InitiateMultipartUploadResult><UploadId>-up&amp;1</UploadId>"
-                          "</InitiateMultipartUploadResult>");
+        return Reply(200,
+                     "<InitiateMultipartUploadResult><UploadId>-up&amp;1</UploadId>"
+                     "</InitiateMultipartUploadResult>");
       }
       if (r.method == "PUT" && r.target.find("partNumber=2&") != std::string::npos &&
           failure == "part") {
@@ -362,8 +368,8 @@ TEST(S3FakeServerTest, MultipartFailuresAbortTheUpload) {
     o.multipart_threshold = 5 << 20;
     o.part_size = 5 << 20;
     o.connections = 1;
-    Status s = Open(server, o)->Save(Handle{FileType::kPack, std::string(64, 'b')},
-                                     Bytes((12 << 20), 7));
+    Status s =
+        Open(server, o)->Save(Handle{FileType::kPack, std::string(64, 'b')}, Bytes((12 << 20), 7));
     EXPECT_FALSE(s.ok());
     if (failure == "part") {
       EXPECT_EQ(s.code(), StatusCode::kPermissionDenied) << s.ToString();
@@ -374,8 +380,7 @@ TEST(S3FakeServerTest, MultipartFailuresAbortTheUpload) {
     auto reqs = server.requests();
     ASSERT_FALSE(reqs.empty());
     EXPECT_EQ(reqs.back().method, "DELETE") << failure;
-    EXPECT_NE(reqs.back().target.find("uploadId=-up%261"), std::string::npos)
-        << reqs.back().target;
+    EXPECT_NE(reqs.back().target.find("uploadId=-up%261"), std::string::npos) << reqs.back().target;
   }
 }
 

@@ -59,8 +59,8 @@ void S3Environment::SetUp() {
   // output matches "S3 integration tests skipped:" (CMakeLists.txt).
   auto unavailable = [&](const std::string& why) {
     if (ci) {
-      FAIL() << "S3 integration tests cannot run (CI is set, so this is a failure): " << why
-             << "; " << kHowToStart;
+      FAIL() << "S3 integration tests cannot run (CI is set, so this is a failure): " << why << "; "
+             << kHowToStart;
     } else {
       GTEST_SKIP() << "S3 integration tests skipped: " << why << "; " << kHowToStart;
     }
@@ -75,16 +75,15 @@ void S3Environment::SetUp() {
 
   // One request to the bucket tells both whether the server answers and
   // whether the credentials work; Create() makes the bucket if needed.
-  auto b = NewTestBackendAt(g_server.endpoint, g_server.bucket, "", S3Options{},
-                            g_server.credentials);
+  auto b =
+      NewTestBackendAt(g_server.endpoint, g_server.bucket, "", S3Options{}, g_server.credentials);
   if (b == nullptr) return unavailable("S3_ENDPOINT=" + g_server.endpoint + " is not a usable URL");
   Status s = b->Create();
   if (s.code() == StatusCode::kUnavailable) {
     return unavailable("no answer from S3_ENDPOINT=" + g_server.endpoint + " (" + s.message() +
                        ")");
   }
-  ASSERT_TRUE(s.ok()) << "the S3 server answers, but the test bucket is unusable: "
-                      << s.ToString();
+  ASSERT_TRUE(s.ok()) << "the S3 server answers, but the test bucket is unusable: " << s.ToString();
 }
 
 }  // namespace ward::storage::s3

@@ -41,8 +41,9 @@ Status SplitBucketPath(std::string_view url, std::string_view path, bool aws, S3
     if (bucket.size() > 255) return Bad(url, "bucket name longer than 255 characters");
     for (char c : bucket) {
       if (!IsLooseBucketChar(c)) {
-        return Bad(url, "bucket name '" + std::string(bucket) + "' has a character other than "
-                        "letters, digits, '.', '-' and '_'");
+        return Bad(url, "bucket name '" + std::string(bucket) +
+                            "' has a character other than "
+                            "letters, digits, '.', '-' and '_'");
       }
     }
   }

@@ -22,12 +22,12 @@
 namespace ward::storage::s3 {
 
 struct S3Url {
-  bool aws = false;     // the s3:bucket form: endpoint derived from the region
-  std::string scheme;   // "https" or "http" (empty when aws)
-  std::string host;     // "minio.example.com", "127.0.0.1", "[::1]" (empty when aws)
-  int port = 0;         // 0: the scheme's default
+  bool aws = false;    // the s3:bucket form: endpoint derived from the region
+  std::string scheme;  // "https" or "http" (empty when aws)
+  std::string host;    // "minio.example.com", "127.0.0.1", "[::1]" (empty when aws)
+  int port = 0;        // 0: the scheme's default
   std::string bucket;
-  std::string prefix;   // "" or "a/b"
+  std::string prefix;  // "" or "a/b"
 
   // The URL back in canonical form, for Location() and messages.
   std::string ToString() const;

@@ -47,15 +47,36 @@ TEST(S3UrlTest, AwsForm) {
 }
 
 TEST(S3UrlTest, RejectsMalformedUrls) {
-  for (const char* bad : {
-           "s3:", "s3:/", "s3:https://", "s3:https:///bucket", "s3:https://host", "s3:https://host/",
-           "s3:ftp://host/b", "s3:https://host:0/b", "s3:https://host:70000/b",
-           "s3:https://host:12a/b", "s3:https://host:/b", "s3:https://host/b?x=1",
-           "s3:https://host/b#frag", "s3:https://host/b/a//c", "s3:https://host/b/../c",
-           "s3:https://host/b/./c", "s3:https://ho st/b", "s3:https://host/bu*cket",
-           "s3:https://[::1/b", "s3:https://[zz]/b", "s3:AB", "s3:ab", "s3:-bucket",
-           "s3:bucket-", "s3:192.168.1.1", "s3:a..b", "s3:UpperCase", "s3:host:9000/b",
-           "s3:https://host/b/p\x01", "local:/x"}) {
+  for (const char* bad : {"s3:",
+                          "s3:/",
+                          "s3:https://",
+                          "s3:https:///bucket",
+                          "s3:https://host",
+                          "s3:https://host/",
+                          "s3:ftp://host/b",
+                          "s3:https://host:0/b",
+                          "s3:https://host:70000/b",
+                          "s3:https://host:12a/b",
+                          "s3:https://host:/b",
+                          "s3:https://host/b?x=1",
+                          "s3:https://host/b#frag",
+                          "s3:https://host/b/a//c",
+                          "s3:https://host/b/../c",
+                          "s3:https://host/b/./c",
+                          "s3:https://ho st/b",
+                          "s3:https://host/bu*cket",
+                          "s3:https://[::1/b",
+                          "s3:https://[zz]/b",
+                          "s3:AB",
+                          "s3:ab",
+                          "s3:-bucket",
+                          "s3:bucket-",
+                          "s3:192.168.1.1",
+                          "s3:a..b",
+                          "s3:UpperCase",
+                          "s3:host:9000/b",
+                          "s3:https://host/b/p\x01",
+                          "local:/x"}) {
     auto u = ParseS3Url(bad);
     EXPECT_FALSE(u.ok()) << bad;
     if (!u.ok()) {

@@ -74,23 +74,42 @@ TEST_P(SigV4SuiteCases, MatchesPublishedSignature) {
 INSTANTIATE_TEST_SUITE_P(
     Suite, SigV4SuiteCases,
     ::testing::Values(
-        SuiteCase{"get_vanilla_query_order_key_case", "GET", "/?Param2=value2&Param1=value1", {},
+        SuiteCase{"get_vanilla_query_order_key_case",
+                  "GET",
+                  "/?Param2=value2&Param1=value1",
+                  {},
                   "host;x-amz-date",
                   "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
-        SuiteCase{"get_vanilla_empty_query_key", "GET", "/?Param1=value1", {}, "host;x-amz-date",
+        SuiteCase{"get_vanilla_empty_query_key",
+                  "GET",
+                  "/?Param1=value1",
+                  {},
+                  "host;x-amz-date",
                   "a67d582fa61cc504c4bae71f336f98b97f1ea3c7a6bfe1b6e45aec72011b9aeb"},
-        SuiteCase{"get_vanilla_query_unreserved", "GET",
+        SuiteCase{"get_vanilla_query_unreserved",
+                  "GET",
                   "/?-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz="
                   "-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
-                  {}, "host;x-amz-date",
+                  {},
+                  "host;x-amz-date",
                   "9c3e54bfcdf0b19771a7f523ee5669cdf59bc7cc0884027167c21bb143a40197"},
-        SuiteCase{"get_vanilla_utf8_query", "GET", "/?\xE1\x88\xB4=bar", {}, "host;x-amz-date",
+        SuiteCase{"get_vanilla_utf8_query",
+                  "GET",
+                  "/?\xE1\x88\xB4=bar",
+                  {},
+                  "host;x-amz-date",
                   "2cdec8eed098649ff3a119c94853b13c643bcf08f8b0a1d91e12c9027818dd04"},
-        SuiteCase{"get_unreserved", "GET",
-                  "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", {},
+        SuiteCase{"get_unreserved",
+                  "GET",
+                  "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+                  {},
                   "host;x-amz-date",
                   "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f"},
-        SuiteCase{"get_utf8", "GET", "/\xE1\x88\xB4", {}, "host;x-amz-date",
+        SuiteCase{"get_utf8",
+                  "GET",
+                  "/\xE1\x88\xB4",
+                  {},
+                  "host;x-amz-date",
                   "8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85"},
         SuiteCase{"get_header_value_trim",
                   "GET",
@@ -113,15 +132,19 @@ INSTANTIATE_TEST_SUITE_P(
                    {"My-Header1", "value2"}},
                   "host;my-header1;x-amz-date",
                   "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01"},
-        SuiteCase{"post_vanilla_query", "POST", "/?Param1=value1", {}, "host;x-amz-date",
+        SuiteCase{"post_vanilla_query",
+                  "POST",
+                  "/?Param1=value1",
+                  {},
+                  "host;x-amz-date",
                   "28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11"}),
     [](const ::testing::TestParamInfo<SuiteCase>& param) { return std::string(param.param.name); });
 
 TEST(SigV4SuiteTest, GetVanillaWithSessionToken) {
-  SignableRequest r = SuiteRequest(
-      "GET", "/",
-      {{"X-Amz-Security-Token",
-        "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267"}});
+  SignableRequest r =
+      SuiteRequest("GET", "/",
+                   {{"X-Amz-Security-Token",
+                     "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267"}});
   SignatureParts p = Sign(r, SuiteContext());
   EXPECT_EQ(p.signed_headers, "host;x-amz-date;x-amz-security-token");
   EXPECT_EQ(p.signature, "07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8");
@@ -163,10 +186,9 @@ SignableRequest S3DocRequest(std::string method, std::string path, QueryList que
 }
 
 TEST(SigV4S3DocTest, GetObjectWithRange) {
-  SignatureParts p =
-      Sign(S3DocRequest("GET", "/test.txt", {}, {{"Range", "bytes=0-9"}},
-                        std::string(kEmptyPayloadSha256)),
-           S3DocContext());
+  SignatureParts p = Sign(S3DocRequest("GET", "/test.txt", {}, {{"Range", "bytes=0-9"}},
+                                       std::string(kEmptyPayloadSha256)),
+                          S3DocContext());
   EXPECT_EQ(p.canonical_request,
             "GET\n/test.txt\n\nhost:examplebucket.s3.amazonaws.com\nrange:bytes=0-9\n"
             "x-amz-content-sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -196,9 +218,9 @@ TEST(SigV4S3DocTest, PutObjectEncodesTheKeyOnce) {
 }
 
 TEST(SigV4S3DocTest, GetBucketLifecycleWithValuelessQuery) {
-  SignatureParts p = Sign(
-      S3DocRequest("GET", "/", {{"lifecycle", ""}}, {}, std::string(kEmptyPayloadSha256)),
-      S3DocContext());
+  SignatureParts p =
+      Sign(S3DocRequest("GET", "/", {{"lifecycle", ""}}, {}, std::string(kEmptyPayloadSha256)),
+           S3DocContext());
   EXPECT_EQ(p.signature, "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
 }
 
@@ -267,8 +289,7 @@ TEST(SigV4Test, DifferentSecretsGiveDifferentSignaturesAndNoSecretInOutput) {
   SignatureParts pa = Sign(SuiteRequest("GET", "/"), a);
   SignatureParts pb = Sign(SuiteRequest("GET", "/"), b);
   EXPECT_NE(pa.signature, pb.signature);
-  for (const std::string* s :
-       {&pa.canonical_request, &pa.string_to_sign, &pa.authorization}) {
+  for (const std::string* s : {&pa.canonical_request, &pa.string_to_sign, &pa.authorization}) {
     EXPECT_EQ(s->find(kSuiteSecret), std::string::npos);
   }
 }

@@ -126,9 +126,15 @@ TEST(XmlTest, RandomBytesNeverCrash) {
     for (int e = 0; e < edits; ++e) {
       size_t pos = rng() % (doc.size() + 1);
       switch (rng() % 3) {
-        case 0: doc.insert(doc.begin() + static_cast<long>(pos), alphabet[rng() % 21]); break;
-        case 1: if (pos < doc.size()) doc.erase(pos, 1); break;
-        default: if (pos < doc.size()) doc[pos] = static_cast<char>(rng()); break;
+        case 0:
+          doc.insert(doc.begin() + static_cast<long>(pos), alphabet[rng() % 21]);
+          break;
+        case 1:
+          if (pos < doc.size()) doc.erase(pos, 1);
+          break;
+        default:
+          if (pos < doc.size()) doc[pos] = static_cast<char>(rng());
+          break;
       }
     }
     auto r = ParseXml(doc);
