@@ -876,6 +876,13 @@ Result<std::unique_ptr<S3Backend>> NewS3Backend(const S3Url& url, const S3Option
     cc.host = url.host;
     cc.port = url.port;
     cc.virtual_host = options.virtual_host;
+    bool ip_literal =
+        url.host.front() == '[' || url.host.find_first_not_of("0123456789.") == std::string::npos;
+    if (cc.virtual_host && ip_literal) {
+      return InvalidArgumentError("repository " + url.ToString() +
+                                  ": virtual-host addressing needs a DNS name as the endpoint, "
+                                  "not an IP address");
+    }
   }
   cc.credentials = credentials;
   cc.connections = options.connections;

@@ -384,6 +384,43 @@ TEST(S3FakeServerTest, MultipartFailuresAbortTheUpload) {
   }
 }
 
+TEST(S3FakeServerTest, A412AfterLibcurlSilentlyResentAPutIsNotTakenAtItsWord) {
+  // The server stores the first PUT but the connection dies before the reply
+  // (a kept-alive connection, so libcurl re-sends the PUT on a fresh one);
+  // the second copy then meets the first: 412. That 412 is about our own
+  // bytes, and must not become kAlreadyExists.
+  std::string stored;
+  int puts = 0;
+  FakeS3 server([&](const FakeRequest& r) -> std::string {
+    if (IsVersioningQuery(r)) return Unversioned();
+    if (r.method == "PUT") {
+      if (++puts == 1) {
+        stored = r.body;
+        return "";  // close without a reply
+      }
+      return Reply(412, ErrorXml("PreconditionFailed"));
+    }
+    if (r.method == "GET") return Reply(200, stored);
+    return Reply(500);
+  });
+  auto direct = Open(server);
+  Status s = direct->Save(kSnap, ToBytes("mine"));
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("possibly repeated"), std::string::npos) << s.message();
+  EXPECT_EQ(puts, 2) << "libcurl did not re-send: the scenario was not staged";
+
+  // Through the retry wrapper: the next attempt's plain 412 leads to a
+  // comparison with the stored bytes, which are ours.
+  puts = 0;
+  RetryOptions ro;
+  ro.sleep = [](std::chrono::milliseconds) {};
+  RetryBackend wrapped(Open(server), ro);
+  EXPECT_TRUE(wrapped.Save(kSnap, ToBytes("mine")).ok());
+  // Someone else's save of other bytes under that name still fails.
+  RetryBackend other(Open(server), ro);
+  EXPECT_EQ(other.Save(kSnap, ToBytes("theirs")).code(), StatusCode::kAlreadyExists);
+}
+
 TEST(S3FakeServerTest, RetryWrapperRetriesThrottlingButNotDenial) {
   int puts = 0;
   FakeS3 server([&](const FakeRequest& r) {

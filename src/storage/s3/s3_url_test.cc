@@ -163,6 +163,21 @@ TEST(S3BackendOpenTest, KeysAndLocationWithoutNetwork) {
   EXPECT_NE(none.status().message().find("AWS_ACCESS_KEY_ID"), std::string::npos);
 }
 
+TEST(S3BackendOpenTest, VirtualHostNeedsADnsName) {
+  auto env = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "AWS_ACCESS_KEY_ID") return "AKIDTEST";
+    if (name == "AWS_SECRET_ACCESS_KEY") return "secret";
+    return std::nullopt;
+  };
+  S3Options o;
+  o.virtual_host = true;
+  EXPECT_EQ(OpenS3Backend("s3:http://127.0.0.1:7480/b", o, env).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenS3Backend("s3:http://[::1]:7480/b", o, env).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(OpenS3Backend("s3:https://s3.example.com/b", o, env).ok());
+}
+
 TEST(S3BackendOpenTest, AppendOnlyRemoveSendsNoRequest) {
   // Port 1 on loopback refuses connections: if Remove sent anything, the
   // result would be kUnavailable, not kPermissionDenied.
