@@ -78,7 +78,7 @@ void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner) {
   static BackupOpts o;
   auto* cmd = app.add_subcommand("backup", "Back up files and directories, or the output of a command");
   cmd->add_option("--host", o.host, "host name recorded in the snapshot (default: this host)");
-  cmd->add_option("--tag", o.tags, "add a tag to the snapshot (repeatable)")->allow_extra_args(false);
+  cmd->add_option("--tag", o.tags, "add tags to the snapshot (repeatable; a,b adds two)")->allow_extra_args(false);
   cmd->add_option("--time", o.time, "snapshot time instead of now (RFC 3339)");
   cmd->add_option("-e,--exclude", o.excludes, "exclude paths matching a pattern (repeatable)")
       ->allow_extra_args(false);
@@ -105,7 +105,15 @@ void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner) {
       }
       engine::BackupOptions bo;
       bo.hostname = o.host;
-      bo.tags = o.tags;
+      for (const auto& t : o.tags) {  // --tag a,b adds two tags (as restic does)
+        size_t pos = 0;
+        while (pos <= t.size()) {
+          size_t comma = t.find(',', pos);
+          if (comma == std::string::npos) comma = t.size();
+          if (comma > pos) bo.tags.push_back(t.substr(pos, comma - pos));
+          pos = comma + 1;
+        }
+      }
       bo.force = o.force;
       if (!o.time.empty()) {
         auto t = ParseTime(o.time);

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <set>
+#include <sstream>
 
 #include "harness.h"
 
@@ -385,6 +386,33 @@ TEST_F(CliTest, FullDiskFailsClearlyAndTheRepositoryStaysUsable) {
   ASSERT_EQ(Ward({"restore", "latest", "--target", dir_ + "/out"}).code, 0);
   EXPECT_EQ(DiffTrees(data, dir_ + "/out" + data), "");
   RunProcess({"umount", mnt});
+}
+
+TEST_F(CliTest, ProgressIsJsonLinesWithJsonAndPlainLinesOtherwise) {
+  Init();
+  std::string data = dir_ + "/data";
+  for (int i = 0; i < 8; ++i) WriteFile(data + "/f" + std::to_string(i), RandomBytes(8 << 20, 30 + i));
+  auto j = Ward({"--json", "backup", data}, {{"WARD_PROGRESS_INTERVAL", "0.001"}});
+  ASSERT_EQ(j.code, 0) << j.err;
+  std::istringstream lines(j.out);
+  int status = 0, summary = 0;
+  for (std::string line; std::getline(lines, line);) {
+    auto doc = nlohmann::json::parse(line);  // every line is a JSON document
+    if (doc["message_type"] == "status") {
+      ++status;
+      EXPECT_TRUE(doc.contains("percent_done"));
+      EXPECT_TRUE(doc.contains("bytes_done"));
+    }
+    if (doc["message_type"] == "summary") ++summary;
+  }
+  EXPECT_GT(status, 0);
+  EXPECT_EQ(summary, 1);
+  auto plain = Ward({"backup", "--force", data}, {{"WARD_PROGRESS_INTERVAL", "0.001"}});
+  ASSERT_EQ(plain.code, 0);
+  EXPECT_NE(plain.err.find("backup: ["), std::string::npos) << plain.err;
+  auto quiet = Ward({"-q", "backup", "--force", data}, {{"WARD_PROGRESS_INTERVAL", "0.001"}});
+  EXPECT_EQ(quiet.err, "");
+  EXPECT_EQ(quiet.out, "");
 }
 
 TEST_F(CliTest, HelpShowsEveryCommand) {
