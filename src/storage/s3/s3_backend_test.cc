@@ -527,6 +527,22 @@ TEST(S3BackendTest, ListShowsOnlyValidNamesAtTheirPlace) {
   EXPECT_EQ(names(FileType::kIndex), std::vector<std::string>{index.name});
 }
 
+TEST(S3BackendTest, OpenBackendOpensS3UrlsWithRetries) {
+  // The generic entry point: credentials from the environment, retries on.
+  std::string url = TestUrl(TestServer().bucket, RandomPrefix());
+  auto b = OpenBackend(url);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_NE(dynamic_cast<RetryBackend*>(b->get()), nullptr);
+  EXPECT_EQ((*b)->Location(), url);
+  EXPECT_EQ((*b)->Concurrency(), 8);
+  EXPECT_FALSE((*b)->IsLocal());
+  ASSERT_TRUE((*b)->Create().ok());
+  ASSERT_TRUE((*b)->Save(Handle::Config(), ToBytes("cfg")).ok());
+  EXPECT_EQ(*(*b)->Load(Handle::Config(), 0, 0), ToBytes("cfg"));
+  EXPECT_EQ(OpenBackend("s3:https://key:secret@host/b").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(S3BackendTest, Throughput) {
   // Not a benchmark with a threshold: a measurement recorded with the test
   // (and printed), on the 64 MiB object the project's reports quote.
