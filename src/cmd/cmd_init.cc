@@ -13,6 +13,8 @@ void RegisterInit(CLI::App& app, GlobalOptions& g, Runner* runner) {
     uint64_t kdf_memory_mib = 64;
     uint64_t kdf_iterations = 3;
     int compression = 3;
+    int lock_days = 0;
+    std::string lock_mode = "COMPLIANCE";
   };
   static InitOpts o;
   cmd->add_option("--kdf-memory", o.kdf_memory_mib, "Argon2id memory for the first key, MiB (default 64)")
@@ -20,16 +22,31 @@ void RegisterInit(CLI::App& app, GlobalOptions& g, Runner* runner) {
   cmd->add_option("--kdf-iterations", o.kdf_iterations, "Argon2id passes for the first key (default 3)")
       ->check(CLI::Range(1, 64));
   cmd->add_option("--compression", o.compression, "zstd level for data, 1-19 (default 3)")->check(CLI::Range(1, 19));
+  cmd->add_option("--object-lock-days", o.lock_days,
+                  "S3 Object Lock: keep every object ward writes undeletable for N days")
+      ->check(CLI::Range(1, 36500));
+  cmd->add_option("--object-lock-mode", o.lock_mode, "COMPLIANCE (default; nobody can shorten it) or GOVERNANCE")
+      ->check(CLI::IsMember({"COMPLIANCE", "GOVERNANCE", "compliance", "governance"}));
   cmd->footer(
       "Examples:\n"
       "  ward init                                   # local repository in ~/.local/share/ward/repository\n"
       "  ward -r /srv/backup init\n"
-      "  ward -r s3:https://s3.example.com/bucket/ward init");
+      "  ward -r s3:https://s3.example.com/bucket/ward init\n"
+      "  ward -r s3:https://s3.example.com/locked-bucket/ward init --object-lock-days 30\n"
+      "Object Lock settings are recorded in the repository and bind every later writer.");
   cmd->callback([&g, runner] {
     *runner = [&g] {
       std::string url = RepositoryUrl(g);
-      auto backend = storage::OpenBackend(url);
-      if (!backend.ok()) return Fail(backend.status(), kExitUsage);
+      storage::StorageSettings settings = g.storage;
+      if (o.lock_days > 0) {
+        settings.lock_mode = o.lock_mode == "governance" || o.lock_mode == "GOVERNANCE" ? "GOVERNANCE" : "COMPLIANCE";
+        settings.lock_days = o.lock_days;
+      }
+      auto backend = storage::OpenBackend(url, settings);
+      if (!backend.ok()) {
+        return Fail(backend.status(),
+                    backend.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure);
+      }
       auto existing = (*backend)->Stat(storage::Handle::Config());
       if (existing.ok()) {
         return Fail("a repository already exists at " + (*backend)->Location() + "; nothing was changed");
@@ -37,6 +54,7 @@ void RegisterInit(CLI::App& app, GlobalOptions& g, Runner* runner) {
       auto pw = ReadPassword(g, "enter a password for the new repository: ", true);
       if (!pw.ok()) return Fail(pw.status(), kExitUsage);
       repo::OpenOptions open = MakeOpenOptions(g);
+      open.storage = settings;
       crypto::KdfParams kdf = crypto::DefaultKdfParams();
       kdf.memory = o.kdf_memory_mib << 20;
       kdf.ops = o.kdf_iterations;

@@ -114,6 +114,7 @@ Result<std::string> ReadNewPassword(const GlobalOptions& g, const std::string& n
 repo::OpenOptions MakeOpenOptions(const GlobalOptions& g) {
   repo::OpenOptions o;
   if (!g.no_cache) o.cache_dir = g.cache_dir.empty() ? repo::DefaultCacheDir() : g.cache_dir;
+  o.storage = g.storage;
   return o;
 }
 
@@ -138,9 +139,10 @@ int Fail(const std::string& message, int code) {
 
 std::unique_ptr<repo::Repository> OpenRepository(const GlobalOptions& g, int* exit_code) {
   std::string url = RepositoryUrl(g);
-  auto backend = storage::OpenBackend(url);
+  auto backend = storage::OpenBackend(url, g.storage);
   if (!backend.ok()) {
-    *exit_code = Fail(backend.status(), kExitUsage);
+    *exit_code = Fail(backend.status(), backend.status().code() == StatusCode::kInvalidArgument ? kExitUsage
+                                                                                                : kExitFailure);
     return nullptr;
   }
   // Tell "no repository" apart before asking for a password.
@@ -198,7 +200,10 @@ Result<std::vector<repo::Snapshot>> SnapshotFilter::Apply(const std::vector<repo
   std::vector<repo::Snapshot> out;
   for (const auto& s : all) {
     if (!hosts.empty() && std::find(hosts.begin(), hosts.end(), s.hostname) == hosts.end()) continue;
-    if (!sources.empty() && std::find(sources.begin(), sources.end(), s.source) == sources.end()) continue;
+    if (!sources.empty() &&
+        std::none_of(sources.begin(), sources.end(), [&](const std::string& n) { return s.HasSource(n); })) {
+      continue;
+    }
     if (t0 && s.time < *t0) continue;
     if (t1 && s.time > *t1) continue;
     if (!tags.empty()) {

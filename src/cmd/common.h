@@ -24,6 +24,7 @@
 #include "base/status.h"
 #include "engine/progress.h"
 #include "repo/repository.h"
+#include "storage/backend.h"
 
 namespace ward::cmd {
 
@@ -47,6 +48,7 @@ struct GlobalOptions {
   bool json = false;
   bool quiet = false;
   int verbose = 0;
+  storage::StorageSettings storage;  // --storage-class, --append-only, --s3-connections
 };
 
 // A command's body; returns the process exit status.

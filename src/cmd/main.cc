@@ -24,6 +24,12 @@ int main(int argc, char** argv) {
   app.add_option("--password-command", g.password_command, "run a shell command that prints the password");
   app.add_option("--cache-dir", g.cache_dir, "local metadata cache (default ~/.cache/ward)");
   app.add_flag("--no-cache", g.no_cache, "do not use a local metadata cache");
+  app.add_option("--storage-class", g.storage.storage_class,
+                 "S3 storage class for data packs, e.g. STANDARD_IA (metadata stays STANDARD)");
+  app.add_flag("--append-only", g.storage.append_only,
+               "never delete anything (for S3 credentials without s3:DeleteObject)");
+  app.add_option("--s3-connections", g.storage.connections, "S3 requests in flight at once (default 8)")
+      ->check(CLI::Range(1, 256));
   app.add_flag("--json", g.json, "machine-readable output: one JSON document (JSON lines for progress)");
   app.add_flag("-q,--quiet", g.quiet, "print only errors");
   app.add_flag("-v,--verbose", g.verbose, "more messages (repeat for debug)");
@@ -32,6 +38,8 @@ int main(int argc, char** argv) {
       "WARD_PASSWORD, a prompt on the terminal.\n"
       "Exit status: 0 ok, 1 failure, 2 usage error, 3 backup saved but some inputs were unreadable,\n"
       "10 no repository, 11 repository locked, 12 wrong password, 20 check found damage.\n"
+      "S3 credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or AWS_PROFILE with\n"
+      "~/.aws/credentials; region from AWS_DEFAULT_REGION (see docs/s3.md).\n"
       "Run 'ward COMMAND --help' for a command's options.");
 
   Runner runner;

@@ -77,7 +77,7 @@ class Pipeline {
     std::lock_guard lock(mu_);
     return !fatal_.ok();
   }
-  void ReadError(const Status& s);
+  void ReadError(const std::string& path, const Status& s);
   std::optional<repo::Tree> LoadPrevious(const Node* prev);
 
   repo::Repository& repo_;
@@ -108,8 +108,8 @@ void Pipeline::Fail(const Status& s) {
   dirs_.Close();
 }
 
-void Pipeline::ReadError(const Status& s) {
-  if (!source_.PartialOk()) {
+void Pipeline::ReadError(const std::string& path, const Status& s) {
+  if (!source_.PartialOkFor(path)) {
     Fail(s);
     return;
   }
@@ -134,7 +134,7 @@ void Pipeline::ReadFile(const std::string& path, const source::Entry& entry, Fil
   auto reader = source_.Open(path, entry);
   if (!reader.ok()) {
     job->failed = true;
-    ReadError(reader.status());
+    ReadError(path, reader.status());
     return;
   }
   const Chunker& chunker = repo_.chunker();
@@ -156,7 +156,7 @@ void Pipeline::ReadFile(const std::string& path, const source::Entry& entry, Fil
       auto n = (*reader)->Read(std::span<uint8_t>(buffer_.data() + end, want));
       if (!n.ok()) {
         job->failed = true;
-        ReadError(n.status());
+        ReadError(path, n.status());
         return;
       }
       end += *n;
@@ -181,7 +181,7 @@ void Pipeline::ReadFile(const std::string& path, const source::Entry& entry, Fil
   Status fin = (*reader)->Finish();
   if (!fin.ok()) {
     job->failed = true;
-    ReadError(fin);
+    ReadError(path, fin);
     return;
   }
   job->node.size = total;
@@ -230,9 +230,9 @@ std::unique_ptr<DirJob> Pipeline::WalkDir(const std::string& path, const Node& n
   dir->node = node;
   std::vector<Status> skipped;
   auto entries = source_.List(path, &skipped);
-  for (const auto& s : skipped) ReadError(s);
+  for (const auto& s : skipped) ReadError(path, s);
   if (!entries.ok()) {
-    ReadError(entries.status());
+    ReadError(path, entries.status());
     entries = std::vector<source::Entry>{};
   }
   for (auto& e : *entries) {
@@ -384,6 +384,8 @@ Result<BackupResult> Pipeline::Run(const std::optional<repo::Snapshot>& parent) 
   if (parent) snap.parent = parent->id;
   snap.program_version = "ward " WARD_VERSION;
   snap.excludes = options_.excludes;
+  snap.service = options_.service;
+  snap.sources = source_.Position();
   summary_.data_blobs = data_blobs_;
   summary_.tree_blobs = tree_blobs_;
   summary_.data_added = stored_;

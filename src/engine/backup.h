@@ -37,6 +37,7 @@ struct BackupOptions {
   int workers = 0;                    // 0: one per core
   std::vector<std::string> excludes;  // recorded in the snapshot
   std::string source_kind;            // default: source.Kind()
+  std::string service;                // plan backups: the plan's service name
   source::Source* scanner = nullptr;  // optional second instance, walked to count totals
 };
 

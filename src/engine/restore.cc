@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <deque>
+#include <future>
 #include <cerrno>
 #include <map>
 #include <mutex>
@@ -438,6 +441,104 @@ Result<RestoreResult> Restorer::Run(const Node& start, const std::string& start_
 }
 
 }  // namespace
+
+namespace {
+
+class SnapshotFileReader : public source::Reader {
+ public:
+  SnapshotFileReader(repo::Repository& repo, const Node& node) : repo_(repo), content_(node.content) {}
+  ~SnapshotFileReader() override {
+    for (auto& f : ahead_) {
+      if (f.valid()) f.wait();
+    }
+  }
+
+  Result<size_t> Read(std::span<uint8_t> out) override {
+    size_t done = 0;
+    while (done < out.size()) {
+      if (pos_ == current_.size()) {
+        if (!Refill()) break;
+        if (!error_.ok()) return error_;
+        continue;
+      }
+      size_t n = std::min(out.size() - done, current_.size() - pos_);
+      std::memcpy(out.data() + done, current_.data() + pos_, n);
+      pos_ += n;
+      done += n;
+    }
+    return done;
+  }
+
+ private:
+  static constexpr size_t kAhead = 4;
+
+  // Moves to the next blob; false at the end of the file.
+  bool Refill() {
+    while (ahead_.size() < kAhead && next_ < content_.size()) {
+      Id id = content_[next_++];
+      ahead_.push_back(std::async(std::launch::async, [this, id] { return repo_.LoadBlob(BlobType::kData, id); }));
+    }
+    if (ahead_.empty()) return false;
+    auto r = ahead_.front().get();
+    ahead_.pop_front();
+    pos_ = 0;
+    if (!r.ok()) {
+      error_ = r.status();
+      current_.clear();
+      return true;
+    }
+    current_ = std::move(*r);
+    return true;
+  }
+
+  repo::Repository& repo_;
+  std::vector<Id> content_;
+  size_t next_ = 0;
+  std::deque<std::future<Result<Bytes>>> ahead_;
+  Bytes current_;
+  size_t pos_ = 0;
+  Status error_;
+};
+
+Status StreamTree(repo::Repository& repo, const Node& dir, const std::string& path, source::RestoreTarget& target,
+                  Progress* progress) {
+  WARD_ASSIGN_OR_RETURN(repo::Tree tree, repo.LoadTree(dir.subtree));
+  for (const Node& n : tree.nodes) {
+    std::string p = path.empty() ? n.name : path + "/" + n.name;
+    if (n.type == NodeType::kDir) {
+      WARD_RETURN_IF_ERROR(StreamTree(repo, n, p, target, progress));
+    } else if (n.type == NodeType::kFile) {
+      if (progress) progress->SetCurrent(p);
+      auto reader = OpenSnapshotFile(repo, n);
+      WARD_RETURN_IF_ERROR(target.RestoreFile(p, n, *reader));
+      if (progress) {
+        progress->files_done++;
+        progress->bytes_done += n.size;
+      }
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::unique_ptr<source::Reader> OpenSnapshotFile(repo::Repository& repo, const repo::Node& node) {
+  return std::make_unique<SnapshotFileReader>(repo, node);
+}
+
+Result<nlohmann::json> RunRestoreToTarget(repo::Repository& repo, const repo::Snapshot& snapshot,
+                                          const std::string& subpath, source::RestoreTarget& target,
+                                          Progress* progress) {
+  std::string sub = subpath.empty() || subpath[0] != '/' ? "/" + subpath : subpath;
+  WARD_ASSIGN_OR_RETURN(Node start, FindNode(repo, snapshot.tree, sub));
+  if (start.type == NodeType::kDir) {
+    WARD_RETURN_IF_ERROR(StreamTree(repo, start, "", target, progress));
+  } else if (start.type == NodeType::kFile) {
+    auto reader = OpenSnapshotFile(repo, start);
+    WARD_RETURN_IF_ERROR(target.RestoreFile(start.name, start, *reader));
+  }
+  return target.Finish();
+}
 
 Result<Node> FindNode(repo::Repository& repo, const Id& root, const std::string& path) {
   Node cur;

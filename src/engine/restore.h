@@ -24,6 +24,7 @@
 #include "base/status.h"
 #include "engine/progress.h"
 #include "repo/repository.h"
+#include "source/source.h"
 
 namespace ward::engine {
 
@@ -46,6 +47,17 @@ struct RestoreResult {
 
 Result<RestoreResult> RunRestore(repo::Repository& repo, const repo::Snapshot& snapshot,
                                  const RestoreOptions& options, Progress* progress);
+
+// Streams every file below `subpath` of the snapshot into `target` (a
+// database, a running Redis, a bucket), then returns target.Finish()'s report.
+// Every blob is checked against its hash before the target sees it.
+Result<nlohmann::json> RunRestoreToTarget(repo::Repository& repo, const repo::Snapshot& snapshot,
+                                          const std::string& subpath, source::RestoreTarget& target,
+                                          Progress* progress);
+
+// A Reader over one file of a snapshot: its blobs in order, each verified,
+// read a few blobs ahead.
+std::unique_ptr<source::Reader> OpenSnapshotFile(repo::Repository& repo, const repo::Node& node);
 
 // Finds the node at `path` (absolute, '/'-separated) in a snapshot tree.
 // For "" or "/", returns a directory node whose subtree is `root`.

@@ -103,6 +103,8 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<storage::Ba
   r->config_.chunker.secret = crypto::RandomBytes(32);
   r->config_.compression_level = options.compression_level;
   r->config_.created = NowNanos();
+  r->config_.storage = options.storage;
+  WARD_RETURN_IF_ERROR(r->backend_->ApplySettings(options.storage));
   r->chunker_ = std::make_unique<Chunker>(r->config_.chunker);
 
   // Key file first: a config without any key would be unopenable.
@@ -117,6 +119,10 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<storage::Ba
                 {"secret", Base64Encode(r->config_.chunker.secret)}}},
               {"compression", r->config_.compression_level},
               {"created", FormatRfc3339(r->config_.created)}};
+  if (!options.storage.lock_mode.empty()) {
+    cfg["storage"]["object_lock"] = {{"mode", options.storage.lock_mode}, {"days", options.storage.lock_days}};
+  }
+  if (!options.storage.storage_class.empty()) cfg["storage"]["storage_class"] = options.storage.storage_class;
   Status s = r->SaveObjectAs(Handle::Config(), AsBytes(cfg.dump()));
   if (s.code() == StatusCode::kAlreadyExists) {
     // Another init won the race: withdraw our key file, leave theirs alone.
@@ -194,6 +200,13 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Ba
                                 " opens with it");
   }
   WARD_RETURN_IF_ERROR(config_error);
+  // What the repository recorded binds every writer; the command line may
+  // only choose a storage class, connections and append-only.
+  storage::StorageSettings settings = options.storage;
+  settings.lock_mode = r->config_.storage.lock_mode;
+  settings.lock_days = r->config_.storage.lock_days;
+  if (settings.storage_class.empty()) settings.storage_class = r->config_.storage.storage_class;
+  WARD_RETURN_IF_ERROR(r->backend_->ApplySettings(settings).WithContext("repository " + r->backend_->Location()));
   r->chunker_ = std::make_unique<Chunker>(r->config_.chunker);
   r->cache_ = std::make_unique<ObjectCache>(r->backend_->IsLocal() ? "" : options.cache_dir,
                                             r->config_.id);
@@ -218,6 +231,14 @@ Status Repository::LoadConfig() {
     config_.chunker.max_size = c.at("max").get<uint32_t>();
     WARD_ASSIGN_OR_RETURN(config_.chunker.secret, Base64Decode(c.at("secret").get<std::string>()));
     config_.compression_level = j.value("compression", 3);
+    if (j.contains("storage")) {
+      const auto& st = j["storage"];
+      if (st.contains("object_lock")) {
+        config_.storage.lock_mode = st["object_lock"].at("mode").get<std::string>();
+        config_.storage.lock_days = st["object_lock"].at("days").get<int>();
+      }
+      config_.storage.storage_class = st.value("storage_class", "");
+    }
     if (auto t = ParseTime(j.value("created", "")); t.ok()) config_.created = *t;
   } catch (const json::exception& e) {
     return DataLossError(std::string("repository config is malformed: ") + e.what());

@@ -50,6 +50,9 @@ struct RepoConfig {
   ChunkerParams chunker;
   int compression_level = 3;
   UnixNanos created = 0;
+  // Recorded at init and applied by every writer: Object Lock and the
+  // default storage class of packs (S3).
+  storage::StorageSettings storage;
 };
 
 struct KeyInfo {
@@ -64,6 +67,10 @@ struct OpenOptions {
   // Initialisation only: key derivation parameters for the first key.
   std::optional<crypto::KdfParams> kdf;
   int compression_level = 3;
+  // Store settings from the command line. At init, lock mode/days and the
+  // storage class are recorded in the config; on open, the recorded lock
+  // always applies and a storage class given here overrides the recorded one.
+  storage::StorageSettings storage;
 };
 
 class Repository {

@@ -7,7 +7,8 @@ namespace ward::repo {
 namespace {
 const char* kKnown[] = {"version", "time",  "tree",     "paths",           "hostname",
                         "username", "uid",  "gid",      "tags",            "source",
-                        "parent",   "program_version",  "excludes",        "summary"};
+                        "parent",   "program_version",  "excludes",        "summary",
+                        "service",  "sources"};
 }
 
 nlohmann::json SummaryToJson(const SnapshotSummary& s) {
@@ -43,6 +44,8 @@ nlohmann::json Snapshot::ToJson() const {
   if (parent) j["parent"] = parent->Hex();
   j["program_version"] = program_version;
   if (!excludes.empty()) j["excludes"] = excludes;
+  if (!service.empty()) j["service"] = service;
+  if (!sources.empty()) j["sources"] = sources;
   if (summary) j["summary"] = SummaryToJson(*summary);
   return j;
 }
@@ -71,6 +74,8 @@ Result<Snapshot> Snapshot::FromJson(const nlohmann::json& j) {
     }
     s.program_version = j.value("program_version", "");
     s.excludes = j.value("excludes", std::vector<std::string>{});
+    s.service = j.value("service", "");
+    if (j.contains("sources") && j["sources"].is_object()) s.sources = j["sources"];
     if (j.contains("summary")) {
       const auto& m = j["summary"];
       SnapshotSummary sum;
@@ -100,6 +105,11 @@ Result<Snapshot> Snapshot::FromJson(const nlohmann::json& j) {
   } catch (const nlohmann::json::exception& e) {
     return DataLossError(std::string("snapshot JSON is malformed: ") + e.what());
   }
+}
+
+bool Snapshot::HasSource(const std::string& name) const {
+  if (source == name) return true;
+  return source == "plan" && sources.is_object() && sources.contains(name);
 }
 
 bool Snapshot::HasTag(const std::string& tag) const {

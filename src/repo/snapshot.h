@@ -48,6 +48,10 @@ struct Snapshot {
   std::optional<Id> parent;
   std::string program_version;
   std::vector<std::string> excludes;
+  std::string service;  // plan backups: the service the plan describes
+  // Per-source facts (F44): for a plan, {"name": {"kind": ..., "position": {...}}};
+  // for a single source, its position object. Empty object if none.
+  nlohmann::json sources = nlohmann::json::object();
   std::optional<SnapshotSummary> summary;
   nlohmann::json extra = nlohmann::json::object();  // fields this version does not know
 
@@ -55,6 +59,9 @@ struct Snapshot {
   static Result<Snapshot> FromJson(const nlohmann::json& j);
 
   bool HasTag(const std::string& tag) const;
+  // True if the snapshot holds source `name`: its kind is `name` (single-source
+  // snapshots: "files", "command") or a plan part is called `name`.
+  bool HasSource(const std::string& name) const;
 };
 
 nlohmann::json SummaryToJson(const SnapshotSummary& s);

@@ -8,6 +8,8 @@
 // thread at a time.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,15 +55,39 @@ class Source {
   // back up the rest, exit 3); false for streams whose partial content would
   // be a lie (a failed dump must fail the whole backup).
   virtual bool PartialOk() const = 0;
+  // The same question for the entry at `path` (composites answer per part).
+  virtual bool PartialOkFor(const std::string& path) const {
+    (void)path;
+    return PartialOk();
+  }
 
   // What the snapshot records as its paths and source kind.
   virtual std::vector<std::string> Paths() const = 0;
   virtual std::string Kind() const = 0;
 
+  // Called after the whole source was read: where it was taken (F44), e.g.
+  // {"lsn": "0/3000060", "restore_point": "ward-..."} for PostgreSQL or
+  // {"repl_offset": 1234} for Redis. Stored in the snapshot.
+  virtual nlohmann::json Position() const { return nlohmann::json::object(); }
+
   // Joins a directory path and a name.
   static std::string Join(const std::string& dir, const std::string& name) {
     return dir.empty() ? name : dir + "/" + name;
   }
+};
+
+// Where a source's files go back to, other than a directory: a database, a
+// running Redis, a bucket. The engine streams every file of the restored
+// snapshot path (each byte verified against its hash on the way) and then
+// calls Finish, which checks the result (row counts, DBSIZE, ...).
+class RestoreTarget {
+ public:
+  virtual ~RestoreTarget() = default;
+  // `path` is relative to the restored source ("dump.pgc", "dir/obj").
+  virtual Status RestoreFile(const std::string& path, const repo::Node& node, Reader& content) = 0;
+  // After the last file; returns what to report (JSON object; the command
+  // prints it as a table or as is with --json).
+  virtual Result<nlohmann::json> Finish() = 0;
 };
 
 }  // namespace ward::source

@@ -49,6 +49,17 @@ struct FileInfo {
   uint64_t size = 0;
 };
 
+// Settings that only some stores honour. A repository records the ones that
+// must hold for every writer (Object Lock) in its config and applies them on
+// open; the others come from the command line.
+struct StorageSettings {
+  std::string lock_mode;      // "" | "COMPLIANCE" | "GOVERNANCE"
+  int lock_days = 0;          // retention after each upload (with lock_mode)
+  std::string storage_class;  // for pack objects ("STANDARD_IA", ...); "" = default
+  bool append_only = false;   // never delete (credentials without DeleteObject)
+  int connections = 0;        // requests in flight; 0 = the backend's default
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -78,6 +89,25 @@ class Backend {
 
   // True when objects are on a local disk: caching them locally gains nothing.
   virtual bool IsLocal() const { return false; }
+
+  // Applies settings before the backend is used. Stores without a setting
+  // ignore what does not apply to them (a storage class on a disk), but fail
+  // with kFailedPrecondition on what would be unsafe to ignore (Object Lock,
+  // whose protection the operator relies on).
+  virtual Status ApplySettings(const StorageSettings& settings) {
+    if (!settings.lock_mode.empty()) {
+      return FailedPreconditionError(Location() + ": object lock is only available on S3 repositories");
+    }
+    return Status::OK();
+  }
+
+  // Object Lock: keeps `h` undeletable until at least `until` (never
+  // shortens). kUnimplemented on stores without retention.
+  virtual Status ExtendRetention(const Handle& h, int64_t until_unix_nanos) {
+    (void)h;
+    (void)until_unix_nanos;
+    return UnimplementedError(Location() + ": no object retention on this store");
+  }
 };
 
 // A Backend that forwards every call to another one; wrappers derive from it
@@ -98,6 +128,8 @@ class BackendWrapper : public Backend {
   Status Remove(const Handle& h) override { return inner_->Remove(h); }
   int Concurrency() const override { return inner_->Concurrency(); }
   bool IsLocal() const override { return inner_->IsLocal(); }
+  Status ApplySettings(const StorageSettings& s) override { return inner_->ApplySettings(s); }
+  Status ExtendRetention(const Handle& h, int64_t until) override { return inner_->ExtendRetention(h, until); }
 
  protected:
   Backend* inner() { return inner_.get(); }
@@ -113,7 +145,9 @@ bool IsValidName(std::string_view name);
 //   /path, local:/path                     local directory
 //   s3:https://host[:port]/bucket[/prefix] S3-compatible store
 //   s3:bucket[/prefix]                     AWS S3
-// kInvalidArgument (with the accepted forms) for anything else.
-Result<std::unique_ptr<Backend>> OpenBackend(const std::string& url);
+// kInvalidArgument (with the accepted forms) for anything else. S3 backends
+// come wrapped in the retry wrapper (transient failures are retried).
+Result<std::unique_ptr<Backend>> OpenBackend(const std::string& url,
+                                             const StorageSettings& settings = {});
 
 }  // namespace ward::storage

@@ -81,6 +81,20 @@ Result<LockMode> ParseLockMode(std::string_view text) {
                               "' is not known: use COMPLIANCE or GOVERNANCE");
 }
 
+Status S3Backend::ApplySettings(const StorageSettings& settings) {
+  S3Options next = options_;
+  next.lock_mode = LockMode::kNone;
+  if (!settings.lock_mode.empty()) {
+    WARD_ASSIGN_OR_RETURN(next.lock_mode, ParseLockMode(settings.lock_mode));
+  }
+  next.lock_days = next.lock_mode == LockMode::kNone ? 0 : settings.lock_days;
+  next.storage_class = settings.storage_class;
+  next.append_only = settings.append_only;
+  WARD_RETURN_IF_ERROR(next.Validate());
+  options_ = next;
+  return Status::OK();
+}
+
 Status S3Options::Validate() const {
   if (connections < 1 || connections > 256) {
     return InvalidArgumentError(fmt::format("S3 connections must be 1..256, not {}", connections));

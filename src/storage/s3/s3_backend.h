@@ -128,12 +128,16 @@ class S3Backend : public Backend {
   // without lock_mode, S3 hides the object behind a delete marker.
   Status Remove(const Handle& h) override;
   int Concurrency() const override;
+  // Lock mode/days, storage class and append-only from `settings` replace
+  // the options given at construction (connections are fixed then). Must be
+  // called before the backend is used from several threads.
+  Status ApplySettings(const StorageSettings& settings) override;
 
   // Object Lock: makes sure `h` is retained until at least `until`, keeping
   // its mode (or using lock_mode if it has none). Never shortens a retention:
   // a later date already in place is left alone. Needs s3:GetObjectRetention
   // and s3:PutObjectRetention.
-  Status ExtendRetention(const Handle& h, UnixNanos until);
+  Status ExtendRetention(const Handle& h, UnixNanos until) override;
   Result<Retention> GetRetention(const Handle& h);
 
   // The object key of `h` ("prefix/data/ab/ab12...").

@@ -1,0 +1,36 @@
+// Builds sources and restore targets from what the user wrote: a plan's
+// [[source]] tables, or a restore's --to URL. The one place that maps kinds
+// (files, command, postgres, redis, s3) to implementations.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plan/plan.h"
+#include "source/composite/composite_source.h"
+#include "source/source.h"
+
+namespace ward::source {
+
+// One plan source. Secrets are resolved here from what the plan names
+// (environment variables, files), never from the plan itself.
+Result<std::unique_ptr<Source>> MakeSource(const plan::PlanSource& ps);
+
+// The plan's sources (all, or those named in `only`) as one composite.
+Result<std::unique_ptr<CompositeSource>> MakePlanSource(const plan::Plan& plan,
+                                                        const std::vector<std::string>& only);
+
+struct RestoreTargetOptions {
+  std::string to;                   // postgresql://..., redis://..., s3:...
+  std::string kind;                 // the source kind recorded in the snapshot
+  std::vector<std::string> tables;  // postgres: restore only these
+  bool swap = false;                // postgres: rename new <-> live after checks
+  std::string storage_class;        // s3
+};
+
+// A restore target for `--to`. kInvalidArgument if the URL does not fit the
+// snapshot's source kind.
+Result<std::unique_ptr<RestoreTarget>> MakeRestoreTarget(const RestoreTargetOptions& options);
+
+}  // namespace ward::source
