@@ -102,7 +102,7 @@ TEST_F(CrashTest, KilledBackupsNeverDamageTheRepository) {
 
 TEST_F(CrashTest, KilledInitLeavesNoHalfRepository) {
   for (int i = 0; i < 8; ++i) {
-    fs::remove_all(repo_);
+    FreshRepo();
     int status = KillAfter({"init"}, std::chrono::microseconds(5000 + i * 30000));
     (void)status;
     // Either there is a working repository, or init can simply be run again.

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -227,10 +228,78 @@ std::string DiffTrees(const std::string& a, const std::string& b) {
   return "";
 }
 
+bool UseS3() {
+  const char* b = std::getenv("WARD_TEST_BACKEND");
+  return b != nullptr && std::string(b) == "s3";
+}
+
 void WardTest::SetUp() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   dir_ = MakeTempDir(info->name());
-  repo_ = dir_ + "/repo";
+  if (UseS3()) {
+    const char* endpoint = std::getenv("S3_ENDPOINT");
+    if (endpoint == nullptr || *endpoint == '\0') {
+      std::string how = "start one with scripts/start-rgw.sh start; eval \"$(scripts/start-rgw.sh env)\"";
+      if (std::getenv("CI") != nullptr) {
+        FAIL() << "WARD_TEST_BACKEND=s3 but S3_ENDPOINT is not set (CI: this is a failure); " << how;
+      }
+      GTEST_SKIP() << "S3 tests skipped: S3_ENDPOINT is not set; " << how;
+    }
+  }
+  FreshRepo();
+}
+
+void WardTest::FreshRepo() {
+  static int counter = 0;
+  if (UseS3()) {
+    const char* bucket = std::getenv("S3_TEST_BUCKET");
+    std::string b = bucket && *bucket ? bucket : "ward-it";
+    repo_ = std::string("s3:") + std::getenv("S3_ENDPOINT") + "/" + b + "/" + fs::path(dir_).filename().string() +
+            "-" + std::to_string(++counter) + "-" + std::to_string(::getpid());
+  } else {
+    repo_ = dir_ + "/repo" + (counter++ ? std::to_string(counter) : "");
+  }
+}
+
+std::unique_ptr<storage::Backend> WardTest::RepoBackend() {
+  auto b = storage::OpenBackend(repo_);
+  EXPECT_TRUE(b.ok()) << b.status().ToString();
+  return b.ok() ? std::move(*b) : nullptr;
+}
+
+std::vector<std::string> WardTest::RepoObjectNames() {
+  auto b = RepoBackend();
+  std::vector<std::string> out;
+  using storage::FileType;
+  for (FileType t : {FileType::kConfig, FileType::kKey, FileType::kPack, FileType::kIndex, FileType::kSnapshot,
+                     FileType::kSession, FileType::kPlan, FileType::kHold}) {
+    EXPECT_TRUE(b->List(t, [&](const storage::FileInfo& fi) {
+                   out.push_back(std::string(storage::FileTypeName(t)) + "/" + fi.name);
+                   return Status::OK();
+                 }).ok());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::pair<std::string, uint64_t> WardTest::LargestPack() {
+  auto b = RepoBackend();
+  std::pair<std::string, uint64_t> best;
+  EXPECT_TRUE(b->List(storage::FileType::kPack, [&](const storage::FileInfo& fi) {
+                 if (fi.size > best.second) best = {fi.name, fi.size};
+                 return Status::OK();
+               }).ok());
+  return best;
+}
+
+void WardTest::RewritePack(const std::string& name, const std::function<void(Bytes*)>& mutate) {
+  auto b = RepoBackend();
+  storage::Handle h{storage::FileType::kPack, name};
+  auto data = b->Load(h, 0, 0);
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  mutate(&*data);
+  ASSERT_TRUE(b->Remove(h).ok());
+  ASSERT_TRUE(b->Save(h, *data).ok());
 }
 
 void WardTest::TearDown() {

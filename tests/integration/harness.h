@@ -6,12 +6,22 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "base/bytes.h"
+#include "storage/backend.h"
+
 namespace ward::testing {
+
+// WARD_TEST_BACKEND=s3 runs the same tests against the S3 server named by
+// S3_ENDPOINT (scripts/start-rgw.sh env), each test in a fresh prefix of the
+// bucket S3_TEST_BUCKET (default ward-it).
+bool UseS3();
 
 struct RunResult {
   int code = -1;
@@ -51,6 +61,16 @@ class WardTest : public ::testing::Test {
   RunResult Ward(std::vector<std::string> args, std::map<std::string, std::string> env = {});
   RunResult WardNoRepo(std::vector<std::string> args, std::map<std::string, std::string> env = {});
   void Init();  // ward init with fast key derivation; asserts success
+  // Points repo_ at a new, empty location (new directory or S3 prefix).
+  void FreshRepo();
+
+  // Direct access to the repository's objects, for tests that damage them.
+  std::unique_ptr<storage::Backend> RepoBackend();
+  std::vector<std::string> RepoObjectNames();  // "<type>/<name>", sorted
+  // The largest pack: name and size.
+  std::pair<std::string, uint64_t> LargestPack();
+  // Replaces a pack's bytes with mutate(bytes) (remove, then save).
+  void RewritePack(const std::string& name, const std::function<void(Bytes*)>& mutate);
 
   std::string dir_;   // per-test scratch directory
   std::string repo_;  // repository path inside it
