@@ -126,7 +126,7 @@ def main():
     modify = None
     verify = {}
     for t in tools:
-        modify = modify or read_json(os.path.join(d, "logs", t + "-r1-modify.json"))
+        modify = modify or read_json(os.path.join(d, "logs", "r1-modify.json"))
         verify[t] = read_json(os.path.join(d, "logs", t + "-r1-verify.json"))
     after = modify["corpus_bytes_after"] if modify else corpus
     touched = modify["touched_bytes"] if modify else None
@@ -144,8 +144,9 @@ def main():
                                        " --repeat %d" % rounds if rounds > 1 else ""))
     if rounds > 1:
         p("")
-        p("%d rounds (tools interleaved: round 1 of every tool, then round 2, ...). Every "
-          "number is the median over the rounds; wall times show (min–max)." % rounds)
+        p("%d rounds, each on a fresh copy of the corpus with fresh repositories; the tools' "
+          "order rotates from round to round. Every number is the median over the rounds; "
+          "wall times show (min–max)." % rounds)
     p("")
     p("## Machine")
     p("")
@@ -358,14 +359,14 @@ def main():
                 "timed steps (column *others' CPU*)." % (
                     min(others_cpu), max(others_cpu), median(others_cpu),
                     meta.get("cores", "?").split(" ")[0]))
-    if rounds > 1:
-        p("- %d rounds; in each round the tools ran one after the other (%s)." % (
-            rounds, ", ".join(tools)) + busy + " Wall times are noisy when that is "
-          "well above 0; CPU times are less affected by contention.")
-    else:
-        p("- One run per tool, the tools one after the other (%s)." % ", ".join(tools) + busy +
-          " Wall times are noisy when that is well above 0; CPU times are less affected by "
-          "contention. `--repeat N` gives medians and ranges.")
+    p("- All tools back up the same copy of the corpus, interleaved step by step (step 1 "
+      "for %s, then step 2 for each, ...), so the same step of different tools runs "
+      "minutes apart at most; every step starts after a sync (and a cache drop, if "
+      "possible)." % ", ".join(tools))
+    p("- " + ("%d rounds." % rounds if rounds > 1 else "One round (`--repeat N` gives medians "
+                                                       "and ranges).") + busy +
+      " Wall times are noisy when that is well above 0; CPU times are less affected by "
+      "contention.")
     p("- ward and restic are multi-threaded, borg 1.2 is not: CPU contention costs the "
       "multi-threaded tools more.")
     p("- Chunk boundaries depend on a per-repository secret (ward's and restic's chunker "

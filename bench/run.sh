@@ -11,9 +11,9 @@
 #   --ward PATH       ward binary (default build/release/ward of this tree)
 #   --no-install      do not apt-get install restic, borgbackup and time
 #   --no-drop-caches  do not drop the page cache; pre-read the corpus instead
-#   --keep            keep the last tool's repository, data and restore dirs
-#   --repeat N        run the whole sequence N times (tools interleaved per
-#                     round); the report gives the median and the range
+#   --keep            keep the repositories and the data of the last round
+#   --repeat N        run the whole sequence N times (the tools' order rotates
+#                     from round to round); the report gives medians and ranges
 #
 # Writes the Markdown report to stdout and to bench/out/results-<date>.md;
 # raw timings, tool output and logs go to bench/out/results-<date>/.
@@ -213,61 +213,57 @@ record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$ROUND" >> "$OUT/values.tsv
 : > "$OUT/values.tsv"
 
 reset_state() {
-  rm -rf "$REPO" "$DATA" "$RESTORE" "$STATE"
+  local t
+  for t in $TOOLS; do rm -rf "$DIR/repo-$t"; done
+  rm -rf "$DATA" "$RESTORE" "$STATE"
 }
 
-run_tool() {
+# use_tool TOOL: point REPO and the tool's private cache/config dirs at TOOL's
+# (every tool starts a round without local state), and set CMD_* for it.
+use_tool() {
   local tool=$1
   REPO=$DIR/repo-$tool
-  reset_state
-  mkdir -p "$STATE/cache" "$STATE/config"
-  # Private cache and config dirs: every tool starts without local state.
-  export XDG_CACHE_HOME=$STATE/cache XDG_CONFIG_HOME=$STATE/config BORG_BASE_DIR=$STATE
-  export WARD_PASSWORD=bench-password RESTIC_PASSWORD=bench-password BORG_PASSPHRASE=bench-password
-  export BORG_DISPLAY_PASSPHRASE=no BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=no
-  log "=== $tool (round $ROUND): fresh copy of the corpus at $DATA"
-  cp -a "$CORPUS" "$DATA"
-
-  local init backup restore check
+  mkdir -p "$STATE/$tool/cache" "$STATE/$tool/config"
+  export XDG_CACHE_HOME=$STATE/$tool/cache XDG_CONFIG_HOME=$STATE/$tool/config BORG_BASE_DIR=$STATE/$tool
   case $tool in
     ward)
-      init=("$WARD" -r "$REPO" init)
-      backup=("$WARD" -r "$REPO" backup --json "$DATA")
-      restore=("$WARD" -r "$REPO" restore latest --target "$RESTORE")
-      check=("$WARD" -r "$REPO" check --read-data) ;;
+      CMD_INIT=("$WARD" -r "$REPO" init)
+      CMD_BACKUP=("$WARD" -r "$REPO" backup --json "$DATA")
+      CMD_RESTORE=("$WARD" -r "$REPO" restore latest --target "$RESTORE")
+      CMD_CHECK=("$WARD" -r "$REPO" check --read-data) ;;
     restic)
-      init=(restic -r "$REPO" init --repository-version 2)
-      backup=(restic -r "$REPO" backup --compression auto --json "$DATA")
-      restore=(restic -r "$REPO" restore latest --target "$RESTORE")
-      check=(restic -r "$REPO" check --read-data) ;;
+      CMD_INIT=(restic -r "$REPO" init --repository-version 2)
+      CMD_BACKUP=(restic -r "$REPO" backup --compression auto --json "$DATA")
+      CMD_RESTORE=(restic -r "$REPO" restore latest --target "$RESTORE")
+      CMD_CHECK=(restic -r "$REPO" check --read-data) ;;
     borg)
-      init=(borg init -e repokey "$REPO")
-      backup=(borg create --compression zstd,3 --json "$REPO::backup-{now:%Y%m%d%H%M%S%f}" "$DATA")
-      restore=()  # borg extracts into the current directory, see below
-      check=(borg check --verify-data "$REPO") ;;
+      CMD_INIT=(borg init -e repokey "$REPO")
+      CMD_BACKUP=(borg create --compression zstd,3 --json "$REPO::backup-{now:%Y%m%d%H%M%S%f}" "$DATA")
+      CMD_RESTORE=()  # borg extracts into the current directory: see do_restore
+      CMD_CHECK=(borg check --verify-data "$REPO") ;;
   esac
+}
+export WARD_PASSWORD=bench-password RESTIC_PASSWORD=bench-password BORG_PASSPHRASE=bench-password
+export BORG_DISPLAY_PASSPHRASE=no BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=no
 
-  timed "$tool" init -- "${init[@]}"
-  timed "$tool" backup-initial -- "${backup[@]}"
-  record "$tool" repo-backup-initial "$(du -sb "$REPO" | cut -f1)"
-  record "$tool" cache-backup-initial "$(du -sb "$STATE" | cut -f1)"
-  timed "$tool" backup-unchanged -- "${backup[@]}"
-  record "$tool" repo-backup-unchanged "$(du -sb "$REPO" | cut -f1)"
-  record "$tool" cache-backup-unchanged "$(du -sb "$STATE" | cut -f1)"
+do_backup() {  # TOOL STEP
+  use_tool "$1"
+  timed "$1" "$2" -- "${CMD_BACKUP[@]}"
+  record "$1" "repo-$2" "$(du -sb "$REPO" | cut -f1)"
+  record "$1" "cache-$2" "$(du -sb "$STATE/$1" | cut -f1)"
+}
 
-  log "$tool: applying the deterministic ~5% change"
-  "$PY" "$HERE/corpus.py" modify --dir "$DATA" > "$OUT/logs/$tool-r$ROUND-modify.json" || die "corpus.py modify failed"
-  timed "$tool" backup-changed -- "${backup[@]}"
-  record "$tool" repo-backup-changed "$(du -sb "$REPO" | cut -f1)"
-  record "$tool" cache-backup-changed "$(du -sb "$STATE" | cut -f1)"
-
+do_restore() {  # TOOL
+  local tool=$1
+  use_tool "$tool"
+  rm -rf "$RESTORE"
   mkdir -p "$RESTORE"
   if [[ $tool == borg ]]; then
     local last
     last=$(borg list --short --last 1 "$REPO") || die "borg list failed"
     timed "$tool" restore --cwd "$RESTORE" -- borg extract "$REPO::$last"
   else
-    timed "$tool" restore -- "${restore[@]}"
+    timed "$tool" restore -- "${CMD_RESTORE[@]}"
   fi
   log "$tool: verifying the restored tree against $DATA"
   local got=$RESTORE$DATA
@@ -277,18 +273,35 @@ run_tool() {
     die "$tool: the restored files differ from the backed-up files"
   fi
   rm -rf "$RESTORE"
+}
 
-  timed "$tool" check -- "${check[@]}"
-  if [[ $KEEP == 0 ]]; then reset_state; fi
+# One round: every tool backs up the SAME copy of the corpus, step by step —
+# step 1 for every tool, then step 2 for every tool, ... — so that the tools
+# measure the same files (same inodes and times) minutes apart at most, and
+# the change is applied once. Each tool runs its steps in the same order.
+# Round r starts with tool r of the list (rotation), so no tool is always first.
+run_round() {
+  local -a order=($TOOLS)
+  local n=${#order[@]} k=$(( (ROUND - 1) % ${#order[@]} ))
+  order=("${order[@]:k}" "${order[@]:0:k}")
+  log "=== round $ROUND of $REPEAT (order: ${order[*]}): fresh copy of the corpus at $DATA"
+  reset_state
+  cp -a "$CORPUS" "$DATA"
+  local t
+  for t in "${order[@]}"; do use_tool "$t"; timed "$t" init -- "${CMD_INIT[@]}"; done
+  for t in "${order[@]}"; do do_backup "$t" backup-initial; done
+  for t in "${order[@]}"; do do_backup "$t" backup-unchanged; done
+  log "applying the deterministic ~5% change to $DATA"
+  "$PY" "$HERE/corpus.py" modify --dir "$DATA" > "$OUT/logs/r$ROUND-modify.json" || die "corpus.py modify failed"
+  for t in "${order[@]}"; do do_backup "$t" backup-changed; done
+  for t in "${order[@]}"; do do_restore "$t"; done
+  for t in "${order[@]}"; do use_tool "$t"; timed "$t" check -- "${CMD_CHECK[@]}"; done
+  if [[ $KEEP == 0 || $ROUND -lt $REPEAT ]]; then reset_state; fi
 }
 
 for ((ROUND = 1; ROUND <= REPEAT; ROUND++)); do
-  for tool in $TOOLS; do
-    log "=== round $ROUND of $REPEAT"
-    run_tool "$tool"
-  done
+  run_round
 done
-[[ $KEEP == 1 ]] || rm -rf "$DATA"
 
 meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 REPORT=$HERE/out/results-$STAMP.md
