@@ -9,6 +9,7 @@
 #include "engine/backup.h"
 #include "source/command/command_source.h"
 #include "source/files/file_source.h"
+#include "source/registry.h"
 
 namespace ward::cmd {
 
@@ -26,6 +27,8 @@ struct BackupOpts {
   bool stdin_from_command = false;
   std::string stdin_filename = "stdin";
   std::vector<std::string> args;
+  std::string plan;
+  std::vector<std::string> plan_sources;
 };
 
 Status ReadExcludeFiles(const std::vector<std::string>& files, std::vector<std::string>* out) {
@@ -90,15 +93,30 @@ void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner) {
   cmd->add_flag("--stdin-from-command", o.stdin_from_command,
                 "back up the standard output of the command given after --");
   cmd->add_option("--stdin-filename", o.stdin_filename, "file name for the command's output (default: stdin)");
+  cmd->add_option("--plan", o.plan, "back up the sources a plan file describes, as one snapshot");
+  cmd->add_option("--source", o.plan_sources, "with --plan: only this source (repeatable)")->allow_extra_args(false);
   cmd->add_option("args", o.args, "paths to back up, or (with --stdin-from-command) the command after --");
   cmd->footer(
       "Examples:\n"
       "  ward backup /etc /srv/www --exclude '*.tmp' --tag nightly\n"
       "  ward backup --stdin-from-command --stdin-filename db.dump -- pg_dump -Fc mydb\n"
+      "  ward backup --plan /etc/ward/aura-sign.toml [--source postgres]\n"
       "Exit status 3: the snapshot was saved but some inputs could not be read (named on stderr).");
   cmd->callback([&g, runner] {
     *runner = [&g]() -> int {
-      if (o.args.empty()) {
+      std::optional<plan::Plan> plan;
+      if (!o.plan.empty()) {
+        if (!o.args.empty() || o.stdin_from_command) {
+          return Fail("--plan backs up the plan's sources: give no paths and no --stdin-from-command", kExitUsage);
+        }
+        auto p = plan::LoadPlan(o.plan);
+        if (!p.ok()) return Fail(p.status(), kExitUsage);
+        plan = std::move(*p);
+        ApplyPlanDefaults(*plan, &g);
+      } else if (!o.plan_sources.empty()) {
+        return Fail("--source needs --plan", kExitUsage);
+      }
+      if (!plan && o.args.empty()) {
         return Fail(o.stdin_from_command ? "no command given: put it after --, e.g. -- pg_dump -Fc mydb"
                                          : "no paths given: ward backup PATH...",
                     kExitUsage);
@@ -121,7 +139,12 @@ void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner) {
         bo.time = *t;
       }
       std::unique_ptr<source::Source> src, scanner;
-      if (o.stdin_from_command) {
+      if (plan) {
+        auto s = source::MakePlanSource(*plan, o.plan_sources);
+        if (!s.ok()) return Fail(s.status(), s.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure);
+        src = std::move(*s);
+        bo.service = plan->service;
+      } else if (o.stdin_from_command) {
         auto s = source::CommandSource::Create({o.args, o.stdin_filename, !g.quiet});
         if (!s.ok()) return Fail(s.status(), kExitUsage);
         src = std::move(*s);

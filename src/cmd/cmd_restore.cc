@@ -6,6 +6,7 @@
 #include "base/time.h"
 #include "cmd/common.h"
 #include "engine/restore.h"
+#include "source/registry.h"
 
 namespace ward::cmd {
 
@@ -16,15 +17,40 @@ struct RestoreOpts {
   std::vector<std::string> includes, excludes;
   bool delta = false;
   SnapshotFilter filter;
+  std::string to, to_env, storage_class;
+  std::vector<std::string> tables;
+  bool swap = false;
 };
+
+// The kind and recorded position of the source a restore path starts in:
+// plan snapshots name their parts ({"postgres": {"kind": ..., "position": ...}}).
+std::pair<std::string, nlohmann::json> SourceOf(const repo::Snapshot& s, const std::string& sub) {
+  std::string head = sub;
+  while (!head.empty() && head[0] == '/') head.erase(0, 1);
+  head = head.substr(0, head.find('/'));
+  if (s.source == "plan" && s.sources.is_object() && s.sources.contains(head)) {
+    const auto& part = s.sources[head];
+    return {part.value("kind", ""), part.value("position", nlohmann::json::object())};
+  }
+  return {s.source, s.sources};
+}
 }  // namespace
 
 void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
   static RestoreOpts o;
-  auto* cmd = app.add_subcommand("restore", "Restore a snapshot, or a path in it, into a directory");
+  auto* cmd = app.add_subcommand("restore", "Restore a snapshot, or a path in it, into a directory or a service");
   cmd->add_option("snapshot", o.what, "SNAPSHOT[:PATH]: ID, unique prefix or 'latest', and a path in it")
       ->required();
-  cmd->add_option("-t,--target", o.target, "directory to restore into (created if missing)")->required();
+  auto* target = cmd->add_option("-t,--target", o.target, "directory to restore into (created if missing)");
+  auto* to = cmd->add_option("--to", o.to,
+                             "restore a service source into a service: postgresql://host/newdb, "
+                             "redis://host:port, s3:https://host/bucket/prefix");
+  auto* to_env = cmd->add_option("--to-env", o.to_env, "write a stored secrets export (Vault JSON) as a .env file (0600)");
+  target->excludes(to)->excludes(to_env);
+  to->excludes(to_env);
+  cmd->add_option("--tables", o.tables, "with --to postgresql://...: only these tables (a,b)")->delimiter(',');
+  cmd->add_flag("--swap", o.swap, "with --to postgresql://...: after the row counts check, rename live -> old, new -> live");
+  cmd->add_option("--storage-class", o.storage_class, "with --to s3:...: storage class of the restored objects");
   cmd->add_option("-i,--include", o.includes, "restore only paths matching a pattern (repeatable)")
       ->allow_extra_args(false);
   cmd->add_option("-e,--exclude", o.excludes, "skip paths matching a pattern (repeatable)")->allow_extra_args(false);
@@ -35,7 +61,9 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
       "named on stderr and removed; everything else is restored (exit status 1).\n"
       "Examples:\n"
       "  ward restore latest --target /tmp/restore\n"
-      "  ward restore 1a2b3c4d:/etc/nginx --target /tmp/nginx --delta");
+      "  ward restore 1a2b3c4d:/etc/nginx --target /tmp/nginx --delta\n"
+      "  ward restore latest:postgres --to postgresql://db/app_new --swap\n"
+      "  ward restore latest:secrets/vault.json --to-env /run/app/.env");
   cmd->callback([&g, runner] {
     *runner = [&g]() -> int {
       std::string ref = o.what, sub;
@@ -55,6 +83,41 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
       if (!candidates.ok()) return Fail(candidates.status(), kExitUsage);
       auto snap = repo->FindSnapshot(ref, *candidates);
       if (!snap.ok()) return Fail(snap.status(), kExitUsage);
+      if (!o.to.empty() || !o.to_env.empty()) {
+        std::unique_ptr<source::RestoreTarget> tgt;
+        if (!o.to_env.empty()) {
+          tgt = source::MakeEnvFileTarget(o.to_env);
+        } else {
+          auto [kind, position] = SourceOf(*snap, sub);
+          source::RestoreTargetOptions to_opts;
+          to_opts.to = o.to;
+          to_opts.kind = kind;
+          to_opts.tables = o.tables;
+          to_opts.swap = o.swap;
+          to_opts.storage_class = o.storage_class;
+          to_opts.position = position;
+          auto t = source::MakeRestoreTarget(to_opts);
+          if (!t.ok()) return Fail(t.status(), t.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure);
+          tgt = std::move(*t);
+        }
+        engine::Progress progress;
+        ProgressDisplay display(g, &progress, "restore");
+        auto report = engine::RunRestoreToTarget(*repo, *snap, sub, *tgt, &progress);
+        display.Stop();
+        if (!report.ok()) return Fail(report.status().WithContext("restore failed"));
+        if (g.json) {
+          nlohmann::json j = *report;
+          j["message_type"] = "summary";
+          j["snapshot_id"] = snap->id.Hex();
+          PrintJson(j);
+        } else if (!g.quiet) {
+          std::cout << "restored " << snap->id.Short() << (sub.empty() ? "" : ":" + sub) << " to "
+                    << (o.to.empty() ? o.to_env : o.to) << "\n"
+                    << report->dump(2) << "\n";
+        }
+        return kExitOk;
+      }
+      if (o.target.empty()) return Fail("give --target DIR, --to URL or --to-env FILE", kExitUsage);
       engine::RestoreOptions ro;
       ro.target = o.target;
       ro.subpath = sub;

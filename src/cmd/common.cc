@@ -111,6 +111,23 @@ Result<std::string> ReadNewPassword(const GlobalOptions& g, const std::string& n
   return pw;
 }
 
+void ApplyPlanDefaults(const plan::Plan& plan, GlobalOptions* g) {
+  auto env = [](const char* k) {
+    const char* v = std::getenv(k);
+    return v != nullptr && *v != '\0';
+  };
+  if (g->repo.empty() && !env("WARD_REPOSITORY") && !plan.repository.empty()) g->repo = plan.repository;
+  bool have_password = !g->password_file.empty() || !g->password_command.empty() || env("WARD_PASSWORD_FILE") ||
+                       env("WARD_PASSWORD");
+  if (!have_password) {
+    if (!plan.password_file.empty()) {
+      g->password_file = plan.password_file;
+    } else if (!plan.password_command.empty()) {
+      g->password_command = plan.password_command;
+    }
+  }
+}
+
 repo::OpenOptions MakeOpenOptions(const GlobalOptions& g) {
   repo::OpenOptions o;
   if (!g.no_cache) o.cache_dir = g.cache_dir.empty() ? repo::DefaultCacheDir() : g.cache_dir;

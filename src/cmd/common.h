@@ -23,6 +23,7 @@
 
 #include "base/status.h"
 #include "engine/progress.h"
+#include "plan/plan.h"
 #include "repo/repository.h"
 #include "storage/backend.h"
 
@@ -74,6 +75,10 @@ Result<std::string> ReadPassword(const GlobalOptions& g, const std::string& prom
 // A new password (init, key add/passwd): --new-password-file if given, else
 // as ReadPassword.
 Result<std::string> ReadNewPassword(const GlobalOptions& g, const std::string& new_password_file);
+
+// Fills in what a plan file names (repository, password file or command)
+// where the command line and environment give nothing.
+void ApplyPlanDefaults(const plan::Plan& plan, GlobalOptions* g);
 
 // Opens the repository with the password; on failure prints the error and
 // sets *exit_code (10 no repository, 12 wrong password, 1 otherwise).

@@ -4,6 +4,7 @@
 
 #include "source/command/command_source.h"
 #include "source/files/file_source.h"
+#include "source/secrets/env_file_target.h"
 
 namespace ward::source {
 
@@ -57,6 +58,10 @@ Result<std::unique_ptr<CompositeSource>> MakePlanSource(const plan::Plan& plan,
     parts.emplace_back(ps.name, std::move(s));
   }
   return std::make_unique<CompositeSource>(std::move(parts));
+}
+
+std::unique_ptr<RestoreTarget> MakeEnvFileTarget(const std::string& path) {
+  return std::make_unique<EnvFileTarget>(path);
 }
 
 Result<std::unique_ptr<RestoreTarget>> MakeRestoreTarget(const RestoreTargetOptions& options) {

@@ -27,10 +27,18 @@ struct RestoreTargetOptions {
   std::vector<std::string> tables;  // postgres: restore only these
   bool swap = false;                // postgres: rename new <-> live after checks
   std::string storage_class;        // s3
+  // What the snapshot recorded for this source (its "position": row counts,
+  // database name, replication offset, ...), for the target's checks.
+  nlohmann::json position = nlohmann::json::object();
 };
 
 // A restore target for `--to`. kInvalidArgument if the URL does not fit the
 // snapshot's source kind.
 Result<std::unique_ptr<RestoreTarget>> MakeRestoreTarget(const RestoreTargetOptions& options);
+
+// `--to-env FILE`: writes a secrets export (Vault's `kv get -format=json`,
+// KV version 1 or 2, or a flat JSON object of strings) back as a .env file
+// with mode 0600.
+std::unique_ptr<RestoreTarget> MakeEnvFileTarget(const std::string& path);
 
 }  // namespace ward::source

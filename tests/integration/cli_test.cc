@@ -404,6 +404,62 @@ TEST_F(CliTest, ProgressIsJsonLinesWithJsonAndPlainLinesOtherwise) {
   EXPECT_EQ(quiet.out, "");
 }
 
+TEST_F(CliTest, PlanBacksUpEverySourceAsOneSnapshot) {
+  Init();
+  WriteFile(dir_ + "/etc/app.conf", "listen = 8080\n");
+  std::string plan = dir_ + "/plan.toml";
+  auto write_plan = [&](const std::string& secrets_command) {
+    WriteFile(plan, "service = \"shop\"\nrepository = \"" + repo_ + "\"\n\n"
+              "[[source]]\nname = \"config\"\nkind = \"files\"\npaths = [\"" + dir_ + "/etc\"]\n\n"
+              "[[source]]\nname = \"secrets\"\nkind = \"command\"\nfilename = \"vault.json\"\n"
+              "command = [\"sh\", \"-c\", \"" + secrets_command + "\"]\n");
+  };
+  write_plan("printf '{\\\"data\\\":{\\\"data\\\":{\\\"TOKEN\\\":\\\"${WARD_TEST_TOKEN}\\\"},\\\"metadata\\\":{}}}'");
+  // The plan names the repository; only the password comes from the environment.
+  auto b = WardNoRepo({"backup", "--plan", plan}, {{"WARD_PASSWORD", password_}, {"WARD_TEST_TOKEN", "tok en"}});
+  ASSERT_EQ(b.code, 0) << b.err;
+  auto snaps = Ward({"snapshots", "--json"}).Json();
+  ASSERT_EQ(snaps.size(), 1u);
+  EXPECT_EQ(snaps[0]["source"], "plan");
+  EXPECT_EQ(snaps[0]["service"], "shop");
+  EXPECT_EQ(snaps[0]["paths"], nlohmann::json({"/config", "/secrets"}));
+  EXPECT_EQ(snaps[0]["sources"]["secrets"]["kind"], "command");
+  EXPECT_EQ(Ward({"snapshots", "--json", "--source", "secrets"}).Json().size(), 1u);
+  EXPECT_EQ(Ward({"snapshots", "--json", "--source", "nope"}).Json().size(), 0u);
+  // Secrets come back as a .env file, mode 0600.
+  auto env = Ward({"restore", "latest:secrets/vault.json", "--to-env", dir_ + "/app.env"});
+  ASSERT_EQ(env.code, 0) << env.err;
+  EXPECT_EQ(ReadFile(dir_ + "/app.env"), "TOKEN=\"tok en\"\n");
+  struct stat st;
+  ::stat((dir_ + "/app.env").c_str(), &st);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto files = Ward({"restore", "latest:config", "--target", dir_ + "/cfg"});
+  ASSERT_EQ(files.code, 0) << files.err;
+  EXPECT_EQ(ReadFile(dir_ + "/cfg" + dir_ + "/etc/app.conf"), "listen = 8080\n");
+  // One source only.
+  auto one = Ward({"--json", "backup", "--plan", plan, "--source", "config"});
+  ASSERT_EQ(one.code, 0) << one.err;
+  // A failing source fails the run, names the source, and saves no snapshot.
+  write_plan("echo partial; echo vault sealed >&2; exit 2");
+  auto bad = Ward({"backup", "--plan", plan});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("source 'secrets'"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("vault sealed"), std::string::npos) << bad.err;
+  EXPECT_EQ(Ward({"snapshots", "--json"}).Json().size(), 2u);
+  // A variable the command needs but the environment lacks.
+  write_plan("echo ${WARD_TEST_UNSET_VARIABLE}");
+  auto unset = Ward({"backup", "--plan", plan});
+  EXPECT_NE(unset.code, 0);
+  EXPECT_NE(unset.err.find("WARD_TEST_UNSET_VARIABLE"), std::string::npos) << unset.err;
+  // Malformed plans are usage errors with one line.
+  WriteFile(plan, "service = \"x\"\n[[source]]\nname = \"a\"\nkind = \"tape\"\n");
+  auto malformed = Ward({"backup", "--plan", plan});
+  EXPECT_EQ(malformed.code, 2);
+  EXPECT_NE(malformed.err.find("kind"), std::string::npos);
+  EXPECT_EQ(Ward({"backup", "--plan", dir_ + "/missing.toml"}).code, 2);
+  EXPECT_EQ(Ward({"backup", "--plan", plan, "/etc"}).code, 2);
+}
+
 TEST_F(CliTest, HelpShowsEveryCommand) {
   auto h = WardNoRepo({"--help"});
   EXPECT_EQ(h.code, 0);

@@ -49,14 +49,37 @@ Result<std::vector<Entry>> CompositeSource::List(const std::string& path, std::v
   return r;
 }
 
+namespace {
+
+// Names the source in every error of a part's reader ("source 'db': ...").
+class NamedReader : public Reader {
+ public:
+  NamedReader(std::unique_ptr<Reader> inner, std::string name) : inner_(std::move(inner)), name_(std::move(name)) {}
+  Result<size_t> Read(std::span<uint8_t> out) override {
+    auto r = inner_->Read(out);
+    if (!r.ok()) return Named(r.status());
+    return r;
+  }
+  Status Finish() override {
+    Status s = inner_->Finish();
+    return s.ok() ? s : Named(s);
+  }
+
+ private:
+  Status Named(const Status& s) const { return Status(s.code(), "source '" + name_ + "': " + s.message()); }
+  std::unique_ptr<Reader> inner_;
+  std::string name_;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<Reader>> CompositeSource::Open(const std::string& path, const Entry& entry) {
   auto [src, rest] = Route(path);
   if (!src) return NotFoundError("no source for '" + path + "'");
+  std::string name = path.substr(0, path.find('/'));
   auto r = src->Open(rest, entry);
-  if (!r.ok()) {
-    return Status(r.status().code(), "source '" + path.substr(0, path.find('/')) + "': " + r.status().message());
-  }
-  return r;
+  if (!r.ok()) return Status(r.status().code(), "source '" + name + "': " + r.status().message());
+  return std::unique_ptr<Reader>(std::make_unique<NamedReader>(std::move(*r), name));
 }
 
 bool CompositeSource::PartialOk() const {
