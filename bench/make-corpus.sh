@@ -23,7 +23,7 @@ while [[ $# -gt 0 ]]; do
     --quick) MODE=quick ;;
     --dir) DIR=$2; shift ;;
     --dir=*) DIR=${1#--dir=} ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "make-corpus.sh: unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
