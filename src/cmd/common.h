@@ -23,6 +23,7 @@
 
 #include "base/status.h"
 #include "engine/progress.h"
+#include "engine/prune.h"
 #include "plan/plan.h"
 #include "repo/repository.h"
 #include "storage/backend.h"
@@ -63,6 +64,16 @@ void RegisterLs(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterCheck(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterKey(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterPrune(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterHold(CLI::App& app, GlobalOptions& g, Runner* runner);
+
+// Shared by prune and forget --prune.
+Result<engine::PruneOptions> MakePruneOptions(const GlobalOptions& g, const std::string& max_unused,
+                                              const std::string& stale_after, bool dry_run);
+Result<engine::PruneResult> RunPruneWithState(repo::Repository& repo, const GlobalOptions& g,
+                                              engine::PruneOptions po);
+int PrintPrune(const GlobalOptions& g, const engine::PruneResult& r, bool dry_run);
 
 // The repository URL: -r, else WARD_REPOSITORY, else the embedded default
 // ($XDG_DATA_HOME/ward/repository or ~/.local/share/ward/repository).

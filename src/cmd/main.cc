@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
   RegisterRestore(app, g, &runner);
   RegisterCheck(app, g, &runner);
   RegisterKey(app, g, &runner);
+  RegisterForget(app, g, &runner);
+  RegisterPrune(app, g, &runner);
+  RegisterHold(app, g, &runner);
 
   try {
     app.parse(argc, argv);

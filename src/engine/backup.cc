@@ -425,12 +425,7 @@ Result<BackupResult> RunBackup(repo::Repository& repo, source::Source& source,
   // The session is announced before the index is read: a prune that does not
   // see this session is guaranteed to have finished its index rewrite before
   // we read the index (docs/format/repository.md, "Concurrent prune").
-  WARD_ASSIGN_OR_RETURN(Id session, repo.BeginSession("backup"));
-  struct EndSession {
-    repo::Repository& r;
-    Id id;
-    ~EndSession() { r.EndSession(id); }
-  } end_session{repo, session};
+  WARD_ASSIGN_OR_RETURN(std::unique_ptr<repo::ActiveSession> session, repo.BeginSession("backup"));
   WARD_RETURN_IF_ERROR(repo.LoadIndex());
   std::optional<repo::Snapshot> parent;
   WARD_ASSIGN_OR_RETURN(std::vector<repo::Snapshot> snapshots, repo.ListSnapshots());
@@ -459,6 +454,17 @@ Result<BackupResult> RunBackup(repo::Repository& repo, source::Source& source,
     Pipeline p(repo, source, options, progress);
     return p.Run(parent);
   }();
+  if (result.ok()) {
+    // A prune that took this backup for dead (no heartbeat) may have deleted
+    // blobs it uses; it revokes the writer before it reads the snapshots, so
+    // checking after saving ours is enough (docs/format/repository.md §6).
+    auto plans = repo.LoadPlans();
+    if (plans.ok() && plans->IsRevoked(session->writer())) {
+      repo.backend()->Remove(storage::Handle::Of(storage::FileType::kSnapshot, result->snapshot.id)).IgnoreError();
+      result = AbortedError("a prune declared this backup dead (its session was not refreshed for too long) "
+                            "and may have deleted data it needs; the snapshot was withdrawn: run the backup again");
+    }
+  }
   stop_scan = true;
   if (scanner.joinable()) scanner.join();
   return result;

@@ -98,12 +98,43 @@ bool MasterIndex::Has(BlobType type, const Id& id) const {
 }
 
 std::optional<BlobLocation> MasterIndex::Lookup(BlobType type, const Id& id) const {
-  const Shard& s = ShardFor(id);
-  std::shared_lock lock(s.mu);
-  const auto& m = s.blobs[static_cast<int>(type)];
-  auto it = m.find(id);
-  if (it == m.end()) return std::nullopt;
+  {
+    const Shard& s = ShardFor(id);
+    std::shared_lock lock(s.mu);
+    const auto& m = s.blobs[static_cast<int>(type)];
+    auto it = m.find(id);
+    if (it != m.end()) return it->second;
+  }
+  std::shared_lock lock(packs_mu_);
+  const auto& c = condemned_[static_cast<int>(type)];
+  auto it = c.find(id);
+  if (it == c.end()) return std::nullopt;
   return it->second;
+}
+
+void MasterIndex::Clear() {
+  for (auto& s : shards_) {
+    std::unique_lock lock(s.mu);
+    s.blobs[0].clear();
+    s.blobs[1].clear();
+  }
+  std::unique_lock lock(packs_mu_);
+  packs_.clear();
+  tree_packs_.clear();
+  condemned_packs_.clear();
+  condemned_[0].clear();
+  condemned_[1].clear();
+}
+
+void MasterIndex::AddCondemnedPack(const Id& pack, const std::vector<PackedBlob>& blobs) {
+  std::unique_lock lock(packs_mu_);
+  condemned_packs_.insert(pack);
+  for (const auto& b : blobs) condemned_[static_cast<int>(b.loc.type)].try_emplace(b.id, b.loc);
+}
+
+bool MasterIndex::IsCondemned(const Id& pack) const {
+  std::shared_lock lock(packs_mu_);
+  return condemned_packs_.count(pack) > 0;
 }
 
 size_t MasterIndex::BlobCount(BlobType type) const {

@@ -49,8 +49,16 @@ class MasterIndex {
   // Adds every blob of a pack. A blob already known keeps its first location.
   void AddPack(const Id& pack, const std::vector<PackedBlob>& blobs);
 
+  // Live blobs only: what a new backup may deduplicate against.
   bool Has(BlobType type, const Id& id) const;
+  // Live blobs, then condemned ones (in packs a pending prune plan will
+  // delete): what readers (restore, check) may still read.
   std::optional<BlobLocation> Lookup(BlobType type, const Id& id) const;
+  // Forgets everything (before a reload).
+  void Clear();
+  // Blobs of a condemned pack: readable, but never deduplicated against.
+  void AddCondemnedPack(const Id& pack, const std::vector<PackedBlob>& blobs);
+  bool IsCondemned(const Id& pack) const;
 
   // Blob counts per type and total packs known.
   size_t BlobCount(BlobType type) const;
@@ -77,6 +85,8 @@ class MasterIndex {
   mutable std::shared_mutex packs_mu_;
   std::unordered_set<Id, IdHash> packs_;
   std::unordered_set<Id, IdHash> tree_packs_;
+  std::unordered_set<Id, IdHash> condemned_packs_;
+  std::unordered_map<Id, BlobLocation, IdHash> condemned_[2];  // guarded by packs_mu_
 };
 
 }  // namespace ward::repo

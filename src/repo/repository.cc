@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -53,14 +54,6 @@ Result<crypto::KdfParams> KdfFromJson(const json& j) {
   } catch (const json::exception& e) {
     return DataLossError(std::string("key file: bad kdf parameters: ") + e.what());
   }
-}
-
-std::string BootId() {
-  auto b = io::ReadWholeFile("/proc/sys/kernel/random/boot_id");
-  if (!b.ok()) return "";
-  std::string s(AsString(*b));
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
 }
 
 }  // namespace
@@ -337,7 +330,37 @@ Result<std::vector<Id>> Repository::ListIds(FileType type) {
   return ids;
 }
 
+Result<std::vector<std::pair<Id, IndexFile>>> Repository::LoadIndexFiles() {
+  WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kIndex));
+  std::vector<std::optional<IndexFile>> files(ids.size());
+  std::vector<Status> errors(ids.size());
+  ParallelFor(ids.size(), backend_->IsLocal() ? 2 : backend_->Concurrency(), [&](size_t i) {
+    auto data = LoadObject(Handle::Of(FileType::kIndex, ids[i]));
+    if (!data.ok()) {
+      errors[i] = data.status();
+      return;
+    }
+    auto f = IndexFile::Decode(*data);
+    if (!f.ok()) {
+      errors[i] = f.status().WithContext("index " + ids[i].Short());
+      return;
+    }
+    files[i] = std::move(*f);
+  });
+  std::set<Id> superseded;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!errors[i].ok() && errors[i].code() != StatusCode::kNotFound) return errors[i];
+    if (files[i]) superseded.insert(files[i]->supersedes.begin(), files[i]->supersedes.end());
+  }
+  std::vector<std::pair<Id, IndexFile>> out;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (files[i] && !superseded.count(ids[i])) out.emplace_back(ids[i], std::move(*files[i]));
+  }
+  return out;
+}
+
 Status Repository::LoadIndex() {
+  index_.Clear();
   WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kIndex));
   std::vector<std::optional<IndexFile>> files(ids.size());
   std::vector<Status> errors(ids.size());
@@ -372,7 +395,27 @@ Status Repository::LoadIndex() {
     for (const auto& p : files[i]->packs) index_.AddPack(p.id, p.blobs);
   }
   cache_->Retain(FileType::kIndex, keep);
+  WARD_ASSIGN_OR_RETURN(plans_, LoadPlans());
+  for (const auto& plan : plans_.condemn) {
+    for (const auto& p : plan.packs) {
+      if (!index_.HasPack(p.id)) index_.AddCondemnedPack(p.id, p.blobs);
+    }
+  }
   return Status::OK();
+}
+
+Result<PendingPlans> Repository::LoadPlans() {
+  PendingPlans out;
+  WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kPlan));
+  for (const Id& id : ids) {
+    auto data = LoadObject(Handle::Of(FileType::kPlan, id));
+    if (!data.ok()) {
+      if (data.status().code() == StatusCode::kNotFound) continue;  // finished meanwhile
+      return data.status();
+    }
+    WARD_RETURN_IF_ERROR(DecodePlanObject(id, *data, &out));
+  }
+  return out;
 }
 
 Result<Bytes> Repository::LoadPackRange(const Id& pack, uint64_t offset, uint64_t length) {
@@ -498,6 +541,77 @@ Result<Snapshot> Repository::FindSnapshot(std::string_view ref, const std::vecto
   return *found;
 }
 
+Result<std::vector<Hold>> Repository::ListHolds() {
+  WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kHold));
+  std::vector<Hold> holds;
+  std::map<Id, std::pair<std::string, UnixNanos>> released;
+  for (const Id& id : ids) {
+    WARD_ASSIGN_OR_RETURN(Bytes data, LoadObject(Handle::Of(FileType::kHold, id)));
+    WARD_ASSIGN_OR_RETURN(json j, ParseJson(data, "hold " + id.Short()));
+    try {
+      std::string kind = j.at("kind").get<std::string>();
+      std::string who = j.value("user", "") + "@" + j.value("host", "");
+      UnixNanos when = 0;
+      if (auto t = ParseTime(j.value("time", "")); t.ok()) when = *t;
+      if (kind == "hold") {
+        Hold h;
+        h.id = id;
+        WARD_ASSIGN_OR_RETURN(h.snapshot, Id::FromHex(j.at("snapshot").get<std::string>()));
+        h.reason = j.value("reason", "");
+        h.user = j.value("user", "");
+        h.host = j.value("host", "");
+        h.time = when;
+        holds.push_back(std::move(h));
+      } else if (kind == "release") {
+        for (const auto& hid : j.at("holds")) {
+          WARD_ASSIGN_OR_RETURN(Id rid, Id::FromHex(hid.get<std::string>()));
+          released[rid] = {who, when};
+        }
+      } else {
+        return FailedPreconditionError("hold " + id.Short() + " has kind '" + kind + "': upgrade ward");
+      }
+    } catch (const json::exception& e) {
+      return DataLossError("hold " + id.Short() + " is malformed: " + e.what());
+    }
+  }
+  for (auto& h : holds) {
+    auto it = released.find(h.id);
+    if (it != released.end()) {
+      h.released = true;
+      h.released_by = it->second.first;
+      h.released_at = it->second.second;
+    }
+  }
+  std::sort(holds.begin(), holds.end(), [](const Hold& a, const Hold& b) { return a.time < b.time; });
+  return holds;
+}
+
+Result<Id> Repository::AddHold(const Id& snapshot, const std::string& reason) {
+  if (reason.empty()) return InvalidArgumentError("a hold needs a reason (--reason TEXT)");
+  json j = {{"version", 1},          {"kind", "hold"},
+            {"snapshot", snapshot.Hex()}, {"reason", reason},
+            {"user", LocalUsername()}, {"host", LocalHostname()},
+            {"time", FormatRfc3339(NowNanos())}, {"nonce", crypto::RandomId().Hex()}};
+  return SaveObject(FileType::kHold, AsBytes(j.dump()));
+}
+
+Result<size_t> Repository::ReleaseHolds(const Id& snapshot) {
+  WARD_ASSIGN_OR_RETURN(std::vector<Hold> holds, ListHolds());
+  json ids = json::array();
+  for (const auto& h : holds) {
+    if (h.snapshot == snapshot && !h.released) ids.push_back(h.id.Hex());
+  }
+  if (ids.empty()) return size_t{0};
+  json j = {{"version", 1},
+            {"kind", "release"},
+            {"holds", ids},
+            {"user", LocalUsername()},
+            {"host", LocalHostname()},
+            {"time", FormatRfc3339(NowNanos())}};
+  WARD_RETURN_IF_ERROR(SaveObject(FileType::kHold, AsBytes(j.dump())).status());
+  return ids.size();
+}
+
 Result<std::vector<KeyInfo>> Repository::ListKeys() {
   WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kKey));
   std::vector<KeyInfo> out;
@@ -539,16 +653,38 @@ Status Repository::RemoveKey(const Id& key) {
   return backend_->Remove(Handle::Of(FileType::kKey, key));
 }
 
-Result<Id> Repository::BeginSession(const std::string& kind) {
-  Id id = crypto::RandomId();
-  json j = {{"version", 1},           {"kind", kind},       {"hostname", LocalHostname()},
-            {"pid", ::getpid()},      {"boot_id", BootId()}, {"started", FormatRfc3339(NowNanos())}};
-  WARD_RETURN_IF_ERROR(SaveObjectAs(Handle::Of(FileType::kSession, id), AsBytes(j.dump())));
-  return id;
+Result<std::unique_ptr<ActiveSession>> Repository::BeginSession(const std::string& kind) {
+  std::unique_ptr<ActiveSession> s(new ActiveSession(this, kind));
+  WARD_RETURN_IF_ERROR(s->Write());
+  s->thread_ = std::thread([p = s.get()] { p->Refresh(); });
+  return s;
 }
 
-void Repository::EndSession(const Id& session) {
-  backend_->Remove(Handle::Of(FileType::kSession, session)).IgnoreError();
+Result<std::vector<SessionInfo>> Repository::ListSessions() {
+  WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kSession));
+  std::vector<SessionInfo> out;
+  for (const Id& id : ids) {
+    auto data = LoadObject(Handle::Of(FileType::kSession, id));
+    if (!data.ok()) continue;  // removed meanwhile, or not ours to read
+    auto j = ParseJson(*data, "session " + id.Short());
+    if (!j.ok() || !j->is_object()) continue;
+    try {
+      SessionInfo s;
+      s.object = id;
+      s.writer = j->value("writer", id.Hex());  // sessions of ward 0.1.0 had no writer ID
+      s.generation = j->value("generation", uint64_t{0});
+      s.kind = j->value("kind", "");
+      s.hostname = j->value("hostname", "");
+      s.boot_id = j->value("boot_id", "");
+      s.pid = j->value("pid", int64_t{0});
+      s.pid_start = j->value("pid_start", uint64_t{0});
+      s.started = j->value("started", "");
+      out.push_back(std::move(s));
+    } catch (const json::exception&) {
+      continue;
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------

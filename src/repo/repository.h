@@ -32,8 +32,10 @@
 #include "crypto/crypto.h"
 #include "repo/blob.h"
 #include "repo/cache.h"
+#include "repo/deletion_plan.h"
 #include "repo/index.h"
 #include "repo/pack.h"
+#include "repo/session.h"
 #include "repo/snapshot.h"
 #include "repo/tree.h"
 #include "storage/backend.h"
@@ -73,6 +75,19 @@ struct OpenOptions {
   storage::StorageSettings storage;
 };
 
+// A legal hold on a snapshot (F31). Holds are append-only: `release` writes a
+// release object naming the holds it ends, so holds work under Object Lock
+// and append-only credentials, and their history stays auditable.
+struct Hold {
+  Id id;
+  Id snapshot;
+  std::string reason, user, host;
+  UnixNanos time = 0;
+  bool released = false;
+  std::string released_by;  // user@host
+  UnixNanos released_at = 0;
+};
+
 class Repository {
  public:
   // Creates a repository in an empty location. kAlreadyExists (and nothing
@@ -110,8 +125,16 @@ class Repository {
   Result<std::vector<Id>> ListIds(storage::FileType type);
 
   // --- index ---
-  // Reads every index file into the master index (parallel, cached).
+  // Reads every index file into the master index (parallel, cached), and
+  // the pending deletion plans: their condemned blobs stay readable but are
+  // never deduplicated against.
   Status LoadIndex();
+  // Loads every (non-superseded) index file, decoded, without touching the
+  // master index: for jobs that need each pack's full list of blobs.
+  Result<std::vector<std::pair<Id, IndexFile>>> LoadIndexFiles();
+  const PendingPlans& pending_plans() const { return plans_; }
+  // Reads the deletion plans only.
+  Result<PendingPlans> LoadPlans();
   MasterIndex& index() { return index_; }
   const std::vector<Id>& index_files() const { return index_files_; }
 
@@ -133,15 +156,25 @@ class Repository {
   // "latest", a full ID, or a unique prefix of at least 8 hex digits, among `candidates`.
   Result<Snapshot> FindSnapshot(std::string_view ref, const std::vector<Snapshot>& candidates);
 
+  // --- legal holds ---
+  Result<std::vector<Hold>> ListHolds();  // active and released
+  Result<Id> AddHold(const Id& snapshot, const std::string& reason);
+  // Releases every active hold of `snapshot`; returns how many.
+  Result<size_t> ReleaseHolds(const Id& snapshot);
+
   // --- keys ---
   Result<std::vector<KeyInfo>> ListKeys();
   Result<Id> AddKey(std::string_view password, const std::optional<crypto::KdfParams>& kdf);
   // Refuses to remove the key in use or the last key.
   Status RemoveKey(const Id& key);
 
-  // --- sessions (writers in flight; see docs/format/repository.md) ---
-  Result<Id> BeginSession(const std::string& kind);
-  void EndSession(const Id& session);
+  // --- sessions (writers in flight; see session.h) ---
+  // Registers a refreshed session; it ends when the returned object is
+  // closed or destroyed.
+  Result<std::unique_ptr<ActiveSession>> BeginSession(const std::string& kind);
+  // Every session object currently in the repository (unreadable ones are
+  // skipped: they belong to another key or are being replaced).
+  Result<std::vector<SessionInfo>> ListSessions();
 
   ObjectCache& cache() { return *cache_; }
 
@@ -161,6 +194,7 @@ class Repository {
 
   MasterIndex index_;
   std::vector<Id> index_files_;
+  PendingPlans plans_;
 
   std::mutex pending_mu_;
   std::unordered_set<Id, IdHash> pending_[2];

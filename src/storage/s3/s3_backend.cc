@@ -349,6 +349,13 @@ Status S3Backend::StorageClassOrMapError(const Handle& h, const std::string& met
   return MapError(method, key, r);
 }
 
+bool S3Backend::Retained(const Handle& h) const {
+  // Sessions and deletion plans are bookkeeping that must be removable while
+  // the writer still runs; losing one loses no data (docs/s3.md).
+  return options_.lock_mode != LockMode::kNone && h.type != FileType::kSession &&
+         h.type != FileType::kPlan;
+}
+
 Status S3Backend::Save(const Handle& h, ByteView data) {
   WARD_RETURN_IF_ERROR(CheckHandle(h));
   std::string key = Key(h);
@@ -386,8 +393,7 @@ Status S3Backend::SaveVersioned(const Handle& h, const std::string& key, ByteVie
         WARD_ASSIGN_OR_RETURN(bool current_won, IsOldestOfRun(key, current));
         if (!current_won) {
           DeleteVersion(key, current).IgnoreError();  // its writer may race us to it
-        } else if (options_.lock_mode != LockMode::kNone &&
-                   !r.Header("x-amz-object-lock-retain-until-date").has_value()) {
+        } else if (Retained(h) && !r.Header("x-amz-object-lock-retain-until-date").has_value()) {
           // Harmless if it fails: every retention extension sets it too.
           PutRetention(key, current, options_.lock_mode, RetainUntilNanos()).IgnoreError();
         }
@@ -421,9 +427,7 @@ Status S3Backend::SaveVersioned(const Handle& h, const std::string& key, ByteVie
     }
     return AlreadyExists(h, key);
   }
-  if (options_.lock_mode != LockMode::kNone) {
-    return PutRetention(key, version, options_.lock_mode, RetainUntilNanos());
-  }
+  if (Retained(h)) return PutRetention(key, version, options_.lock_mode, RetainUntilNanos());
   return Status::OK();
 }
 

@@ -149,6 +149,8 @@ class S3Backend : public Backend {
                                                          const Credentials&, const std::string&);
   S3Backend(S3Url url, S3Options options, std::unique_ptr<S3Client> client);
 
+  // Whether Object Lock retention applies to `h` (not to sessions or plans).
+  bool Retained(const Handle& h) const;
   // Whether the bucket keeps versions (asked once, then cached).
   Result<bool> IsVersioned();
   // Uploads with If-None-Match: *; return the new version ID ("" if none).
