@@ -19,7 +19,8 @@ namespace {
 
 // Writes to a pipe with SIGPIPE blocked in this thread, so that a reader that
 // went away gives EPIPE instead of killing the process; a SIGPIPE raised by
-// this write is consumed before the mask is restored.
+// this write is consumed before the mask is restored. (A SIGPIPE already
+// pending for another reason is left alone.)
 ssize_t WriteNoSigpipe(int fd, const uint8_t* data, size_t n) {
   sigset_t pipe_set, old_set;
   sigemptyset(&pipe_set);
@@ -33,9 +34,15 @@ ssize_t WriteNoSigpipe(int fd, const uint8_t* data, size_t n) {
     w = ::write(fd, data, n);
   } while (w < 0 && errno == EINTR);
   const int saved = errno;
-  if (w < 0 && saved == EPIPE && !was_pending) {
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+  // Linux raises SIGPIPE also for a write that stored part of its data
+  // before the reader went away (and returns that count), so look for a
+  // pending one after every write, not only after EPIPE.
+  if (!was_pending) {
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) == 1) {
+      struct timespec zero = {0, 0};
+      while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+      }
     }
   }
   pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
@@ -143,12 +150,25 @@ std::string CommandWriter::StderrTail() {
     t = tail_;
   }
   while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-  size_t cut = t.size() > 400 ? t.find('\n', t.size() - 400) : std::string::npos;
-  if (cut != std::string::npos) t = t.substr(cut + 1);
-  for (auto& c : t) {
-    if (c == '\n' || c == '\r') c = ' ';
+  // PostgreSQL tools report "prog: error: ..." and then detail lines (the
+  // failed statement); the error line is what the user needs, so the
+  // message starts there when there is one.
+  size_t err = t.rfind(": error: ");
+  size_t start = err == std::string::npos ? std::string::npos : t.rfind('\n', err);
+  if (err != std::string::npos) {
+    t = t.substr(start == std::string::npos ? 0 : start + 1);
+  } else if (t.size() > 400) {
+    size_t cut = t.find('\n', t.size() - 400);
+    if (cut != std::string::npos) t = t.substr(cut + 1);
   }
-  return t;
+  std::string out;
+  for (char c : t) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    if (c == ' ' && !out.empty() && out.back() == ' ') continue;
+    out += c;
+  }
+  if (out.size() > 400) out = out.substr(0, 397) + "...";
+  return out;
 }
 
 Status CommandWriter::Write(ByteView data) {

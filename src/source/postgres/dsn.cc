@@ -79,6 +79,15 @@ Result<ConnInfo> ConnInfo::Parse(const std::string& dsn, const std::string& what
           "(mode 0600)");
     }
     if (val.empty()) continue;
+    if (key == "port") {
+      // libpq checks ports only when it connects; say it now, plainly.
+      bool ok = true;
+      for (const auto& p : SplitTableList(val)) {
+        ok &= !p.empty() && p.size() <= 5 && p.find_first_not_of("0123456789") == std::string::npos &&
+              std::stoi(p) > 0 && std::stoi(p) < 65536;
+      }
+      if (!ok) return InvalidArgumentError(what + ": port '" + val + "' is not a port number (1-65535)");
+    }
     info.params_.emplace_back(std::move(key), std::move(val));
   }
   return info;

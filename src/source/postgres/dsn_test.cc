@@ -69,16 +69,24 @@ TEST(DsnTest, SyntaxErrorsAreExplainedWithoutEchoingSecrets) {
   ASSERT_FALSE(e.ok());
   EXPECT_TRUE(Contains(e.status().message(), "--to is empty"));
 
-  auto bad = ConnInfo::Parse("postgresql://u@h:notaport/db", "dsn");
+  auto bad = ConnInfo::Parse("postgresql://u@h/db?nosuchparam=1", "dsn");
   ASSERT_FALSE(bad.ok());
   EXPECT_TRUE(Contains(bad.status().message(), "not a valid PostgreSQL DSN")) << bad.status().message();
+  EXPECT_TRUE(Contains(bad.status().message(), "nosuchparam")) << bad.status().message();
+
+  auto port = ConnInfo::Parse("postgresql://u@h:notaport/db", "--to");
+  ASSERT_FALSE(port.ok());
+  EXPECT_TRUE(Contains(port.status().message(), "--to: port 'notaport' is not a port number"))
+      << port.status().message();
+  EXPECT_FALSE(ConnInfo::Parse("host=h port=70000 dbname=d", "dsn").ok());
+  EXPECT_TRUE(ConnInfo::Parse("host=a,b port=5432,5433 dbname=d", "dsn").ok());
 
   auto kv = ConnInfo::Parse("host=db dbname", "dsn");
   ASSERT_FALSE(kv.ok());
   EXPECT_TRUE(Contains(kv.status().message(), "dbname")) << kv.status().message();
 
   // Malformed, and it might be a password: libpq's quoted fragment is dropped.
-  auto hidden = ConnInfo::Parse("postgresql://u:hunter2@h:notaport/db", "dsn");
+  auto hidden = ConnInfo::Parse("postgresql://u:hunter2@h/db?nosuchparam=1", "dsn");
   ASSERT_FALSE(hidden.ok());
   EXPECT_FALSE(Contains(hidden.status().message(), "hunter2")) << hidden.status().message();
   auto hidden2 = ConnInfo::Parse("host=h password", "dsn");
@@ -253,10 +261,10 @@ TEST(PostgresRestoreTargetTest, OptionsAreValidatedBeforeAnythingIsTouched) {
   ASSERT_FALSE(nodb.ok());
   EXPECT_TRUE(Contains(nodb.status().message(), "must name the new database"));
 
-  o.to = "postgresql://u:secret@h/app_new";
+  o.to = "postgresql://u:hunter2@h/app_new";
   auto pw = MakePostgresRestoreTarget(o);
   ASSERT_FALSE(pw.ok());
-  EXPECT_FALSE(Contains(pw.status().message(), "secret"));
+  EXPECT_FALSE(Contains(pw.status().message(), "hunter2"));
 
   o.to = "postgresql://u@h/app_new";
   o.swap = true;

@@ -87,15 +87,14 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const ConnInfo& info, const std:
   }
   const std::string msg = PQerrorMessage(c);
   const std::string user = PQuser(c) ? PQuser(c) : "";
-  const bool needs_password = PQconnectionNeedsPassword(c) != 0;
-  const bool used_password = PQconnectionUsedPassword(c) != 0;
+  const bool needs_password = PQconnectionNeedsPassword(c) != 0 || Has(msg, "no password supplied");
   PQfinish(c);
   const std::string at = "PostgreSQL at " + info.Endpoint();
   const std::string who = " (database '" + db + "', user '" + user + "')";
   std::string timeout = info.Get("connect_timeout");
   if (timeout.empty()) timeout = std::to_string(kDefaultConnectTimeoutSeconds);
 
-  if (needs_password && !used_password) {
+  if (needs_password) {
     return PermissionDeniedError(at + " asks for a password for user '" + user +
                                  "' and none was given: set PGPASSWORD, or add a line "
                                  "host:port:dbname:user:password to ~/.pgpass (mode 0600)");

@@ -42,6 +42,9 @@ int FreePort() {
 }
 
 std::string FindServerBin() {
+  if (const char* env = std::getenv("PG_BIN"); env != nullptr && *env != '\0') {
+    return ::access((std::string(env) + "/initdb").c_str(), X_OK) == 0 ? env : "";
+  }
   if (::access("/usr/lib/postgresql/15/bin/initdb", X_OK) == 0) return "/usr/lib/postgresql/15/bin";
   std::string best;
   std::error_code ec;
@@ -88,7 +91,8 @@ PgTestServer* PgTestServer::Get(std::string* why, bool* missing) {
     s->bin_ = FindServerBin();
     if (s->bin_.empty()) {
       g_missing = true;
-      g_why = "no PostgreSQL server programs under /usr/lib/postgresql/*/bin";
+      g_why = std::getenv("PG_BIN") ? "no initdb in PG_BIN=" + std::string(std::getenv("PG_BIN"))
+                                     : "no PostgreSQL server programs under /usr/lib/postgresql/*/bin";
     } else if (::geteuid() == 0 && ::getpwnam("postgres") == nullptr) {
       g_missing = true;
       g_why = "running as root, but there is no 'postgres' OS user to run the server as";

@@ -1,7 +1,8 @@
 // PgTestServer: the real PostgreSQL the integration tests run against.
 //
-// Started once per test binary by scripts/start-postgres.sh in its own
-// temporary directory, on a free loopback port, with md5 authentication: the
+// Started once per test binary by scripts/start-postgres.sh (server programs
+// from PG_BIN, else /usr/lib/postgresql/15/bin or the newest installed) in its
+// own temporary directory, on a free loopback port, with md5 authentication: the
 // superuser's password is put in PGPASSWORD for this process (and so for the
 // pg_dump/pg_restore it starts), as operators do. The cluster is stopped and
 // deleted when the tests end. Tests use WARD_REQUIRE_POSTGRES() in SetUp:

@@ -65,7 +65,8 @@ class PostgresTest : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     // One database name per test, so tests never see each other's data.
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    live_ = "shop_" + std::string(info->name());
+    // Short enough for suffixes (_restored, _old_<time>) within 63 bytes.
+    live_ = "shop_" + std::string(info->name()).substr(0, 35);
     for (auto& c : live_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     ::setenv("PGPASSWORD", pg_->password().c_str(), 1);
   }
@@ -106,6 +107,7 @@ SELECT CASE WHEN i % 10 = 0 THEN NULL
        CASE WHEN i % 2 = 0 THEN i END,
        '2024-01-01 00:00:00+00'::timestamptz + i * interval '1 minute'
 FROM generate_series(1, 5000) i;
+ALTER SEQUENCE odd_seq OWNED BY odd.id;
 CREATE INDEX odd_doc ON odd USING gin (doc);
 CREATE VIEW odd_view AS SELECT id, note FROM odd WHERE maybe IS NOT NULL;
 CREATE TABLE "Mixed Case" ("Key" int PRIMARY KEY, val text);
@@ -211,7 +213,9 @@ TEST_F(PostgresTest, BackupAndRestoreGiveBackEveryRowOfTheSnapshot) {
   EXPECT_EQ(rc["other.pgbench_branches"], 3);
 
   // The dump is private on disk when restored as a file.
-  auto node = engine::FindNode(*Open(), snap.tree, "/" + live_ + ".pgdump");
+  auto repo = Open();
+  ASSERT_TRUE(repo->LoadIndex().ok());
+  auto node = engine::FindNode(*repo, snap.tree, "/" + live_ + ".pgdump");
   ASSERT_TRUE(node.ok());
   EXPECT_EQ(node->mode, 0600u);
   EXPECT_GT(node->size, 1000000u);
@@ -259,19 +263,32 @@ TEST_F(PostgresTest, ChosenTablesAreDumpedAndRestored) {
   auto before = Digest(*pg_, live_);
   // Backup of chosen tables: names as SQL reads them (search path, quotes);
   // a view is dumped but has no rows to count.
-  auto b = Backup({{"tables", {"PGBENCH_BRANCHES", "\"Mixed Case\"", "odd_view"}}});
+  auto b = Backup({{"tables", {"PGBENCH_BRANCHES", "\"Mixed Case\"", "odd", "public.odd_view"}}});
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   const nlohmann::json& pos = b->snapshot.sources;
-  EXPECT_EQ(pos["row_counts"],
-            (nlohmann::json{{"public.pgbench_branches", 1}, {"public.\"Mixed Case\"", 50}})) << pos.dump();
-  EXPECT_EQ(pos["tables"].size(), 3u);
+  EXPECT_EQ(pos["row_counts"], (nlohmann::json{{"public.pgbench_branches", 1},
+                                               {"public.\"Mixed Case\"", 50},
+                                               {"public.odd", 5000}}))
+      << pos.dump();
+  EXPECT_EQ(pos["tables"].size(), 4u);
   auto r = Restore(b->snapshot, To(live_ + "_some"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ((*r)["tables"].size(), 2u);
+  EXPECT_EQ((*r)["tables"].size(), 3u);
   auto some = Digest(*pg_, live_ + "_some");
-  EXPECT_EQ(some.size(), 2u);
+  EXPECT_EQ(some.size(), 3u);
   EXPECT_EQ(some["public.pgbench_branches"], before["public.pgbench_branches"]);
   EXPECT_EQ(some["public.\"Mixed Case\""], before["public.\"Mixed Case\""]);
+  EXPECT_EQ(some["public.odd"], before["public.odd"]);
+  EXPECT_EQ(pg_->Value(live_ + "_some", "SELECT count(*) FROM odd_view"), "2500");
+
+  // A view chosen without the table it reads: pg_restore cannot create it,
+  // and the restore fails without leaving a half-restored database.
+  auto view_only = Backup({{"tables", {"odd_view"}}});
+  ASSERT_TRUE(view_only.ok()) << view_only.status().ToString();
+  auto vr = Restore(view_only->snapshot, To(live_ + "_view"));
+  ASSERT_FALSE(vr.ok());
+  EXPECT_TRUE(Contains(vr.status().message(), "relation \"public.odd\" does not exist")) << vr.status().message();
+  EXPECT_FALSE(DatabaseExists(live_ + "_view"));
 
   // --tables on restore, from a full backup.
   auto full = Backup(nlohmann::json::object());
