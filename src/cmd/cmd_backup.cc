@@ -1,4 +1,6 @@
 // ward backup: files and directories, or the output of a command.
+#include <unistd.h>
+
 #include <iostream>
 
 #include <fmt/format.h>
@@ -158,8 +160,12 @@ void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner) {
           return Fail(s.status(), s.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure);
         }
         src = std::move(*s);
-        auto sc = source::FileSource::Create(fo);
-        if (sc.ok()) scanner = std::move(*sc);
+        // Totals (for the percentage and ETA of the progress bar) cost a
+        // second walk of the tree: only worth it when someone watches.
+        if (!g.quiet && !g.json && ::isatty(2) == 1) {
+          auto sc = source::FileSource::Create(fo);
+          if (sc.ok()) scanner = std::move(*sc);
+        }
         bo.excludes = excludes;
       }
       bo.scanner = scanner.get();

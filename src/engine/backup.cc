@@ -161,8 +161,7 @@ void Pipeline::ReadFile(const std::string& path, const source::Entry& entry, Fil
       }
       end += *n;
       total += *n;
-      if (*n == 0) eof = true;
-      if (*n > 0 && *n < want) continue;  // a pipe: keep filling until EOF or full
+      if (*n < want) eof = true;  // Reader contract: short only at the end
     }
     if (end == start) break;
     size_t n = chunker.Cut(ByteView(buffer_.data() + start, end - start));

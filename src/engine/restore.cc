@@ -42,6 +42,9 @@ struct FileTarget {
   // Skip writing zero blocks (leave holes): only into a file that had no old
   // content, or stale bytes would show through the holes.
   bool sparse_write = false;
+  // One blob, no hard links, nothing to keep: created, written and finished
+  // in one open by the worker that has the blob (most small files).
+  bool single = false;
 };
 
 struct Write {
@@ -90,6 +93,21 @@ Status SetMetadata(const std::string& path, const Node& n, bool owner) {
   return Status::OK();
 }
 
+Status SetMetadataFd(int fd, const std::string& path, const Node& n, bool owner) {
+  if (owner && ::fchown(fd, n.uid, n.gid) != 0) return ErrnoStatus(errno, path);
+  if (::fchmod(fd, n.mode & 07777) != 0) return ErrnoStatus(errno, path);
+  struct timespec ts[2];
+  int64_t sec = n.mtime_ns / 1000000000, nsec = n.mtime_ns % 1000000000;
+  if (nsec < 0) {
+    sec -= 1;
+    nsec += 1000000000;
+  }
+  ts[0].tv_sec = ts[1].tv_sec = sec;
+  ts[0].tv_nsec = ts[1].tv_nsec = nsec;
+  if (::futimens(fd, ts) != 0) return ErrnoStatus(errno, path);
+  return Status::OK();
+}
+
 // Writes a blob at `offset`. Sparse files keep holes where the snapshot has
 // zeros: all-zero 4 KiB blocks are skipped (the file was pre-sized with
 // ftruncate, so they read back as zeros).
@@ -118,12 +136,14 @@ Status WriteBlob(int fd, ByteView data, uint64_t offset, bool sparse, const std:
 
 // Makes room for an entry of type `t` at `path`: an existing entry of another
 // type is removed (an empty directory, or a file or link).
-Status Clear(const std::string& path, NodeType t) {
+// With `replace_file`, an existing regular file is removed too (it may be
+// read-only from an earlier restore; its content is rewritten anyway).
+Status Clear(const std::string& path, NodeType t, bool replace_file = false) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) return Status::OK();
   bool is_dir = S_ISDIR(st.st_mode);
   if (t == NodeType::kDir && is_dir) return Status::OK();
-  if (t == NodeType::kFile && S_ISREG(st.st_mode)) return Status::OK();
+  if (t == NodeType::kFile && S_ISREG(st.st_mode) && !replace_file) return Status::OK();
   if (is_dir) {
     if (::rmdir(path.c_str()) != 0) {
       return ErrnoStatus(errno, path + " (a directory is in the way of a " + repo::NodeTypeName(t) + ")");
@@ -213,9 +233,24 @@ void Restorer::PlanFile(const Node& n, const std::string& target) {
     progress_->bytes_total += n.size;
   }
 
-  Status s = Clear(target, NodeType::kFile);
+  Status s = Clear(target, NodeType::kFile, /*replace_file=*/!opts_.delta);
   if (!s.ok()) {
     FileFailed(file, s);
+    return;
+  }
+  if (!opts_.delta && n.content.size() == 1 && n.links <= 1) {
+    auto loc = repo_.index().Lookup(BlobType::kData, n.content[0]);
+    if (!loc) {
+      FileFailed(file, DataLossError(fmt::format("data blob {} is missing from the repository", n.content[0].Short())));
+      return;
+    }
+    file->single = true;
+    file->sparse_write = n.sparse;
+    auto& need = needs_[{n.content[0], 0}];
+    need.id = n.content[0];
+    need.loc = *loc;
+    need.writes.push_back({file, 0});
+    file->remaining = 1;
     return;
   }
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (opts_.delta ? 0 : O_TRUNC);
@@ -383,6 +418,27 @@ void Restorer::RestorePack(const Id& pack, std::vector<BlobNeed*>& needs) {
         FileTarget* f = w.file;
         if (!s.ok()) {
           FileFailed(f, s);
+        } else if (f->single) {
+          int fd = ::open(f->path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+          Status ws = fd < 0 ? ErrnoStatus(errno, f->path) : WriteBlob(fd, plain, 0, f->sparse_write, f->path);
+          if (ws.ok() && f->sparse_write && ::ftruncate(fd, static_cast<off_t>(plain.size())) != 0) {
+            ws = ErrnoStatus(errno, f->path);
+          }
+          if (ws.ok()) ws = SetMetadataFd(fd, f->path, f->node, owner_);
+          if (fd >= 0 && ::close(fd) != 0 && ws.ok()) ws = ErrnoStatus(errno, f->path);
+          if (!ws.ok()) {
+            FileFailed(f, ws);
+          } else {
+            f->done = true;
+            if (progress_) progress_->files_done++;
+          }
+          f->remaining = 0;
+          {
+            std::lock_guard lock(mu_);
+            result_.bytes_written += plain.size();
+          }
+          if (progress_) progress_->bytes_done += need->loc.ulength;
+          continue;
         } else if (!f->failed) {
           int fd = ::open(f->path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
           Status ws = fd < 0 ? ErrnoStatus(errno, f->path)
@@ -418,9 +474,10 @@ Result<RestoreResult> Restorer::Run(const Node& start, const std::string& start_
   for (auto& [key, need] : needs_) by_pack[need.loc.pack].push_back(&need);
   std::vector<std::pair<const Id*, std::vector<BlobNeed*>*>> work;
   for (auto& [pack, needs] : by_pack) work.emplace_back(&pack, &needs);
+  // Local disks: one more thread than cores, to cover I/O waits.
   int threads = opts_.workers > 0 ? opts_.workers
                                   : (repo_.backend()->IsLocal()
-                                         ? std::max(2, static_cast<int>(std::thread::hardware_concurrency()))
+                                         ? std::max(2, static_cast<int>(std::thread::hardware_concurrency())) + 1
                                          : repo_.backend()->Concurrency());
   ParallelFor(work.size(), threads, [&](size_t i) { RestorePack(*work[i].first, *work[i].second); });
 

@@ -24,7 +24,8 @@ namespace ward::source {
 class Reader {
  public:
   virtual ~Reader() = default;
-  // Reads up to out.size() bytes; returns 0 at the end of the stream.
+  // Fills `out` and returns out.size(), or returns fewer bytes (0 at the
+  // end) only when the stream has ended: a short read means end of stream.
   virtual Result<size_t> Read(std::span<uint8_t> out) = 0;
   // Called after the last Read: reports failures only visible at the end (a
   // dump command's exit status). A non-OK result discards the file.

@@ -176,7 +176,11 @@ class Parser {
       return " (db " + std::to_string(key_.db) + ", key '" + Printable(key_.key) + "', " +
              RdbTypeName(key_.type) + ")";
     }
-    return where_.empty() ? "" : " (" + where_ + ")";
+    if (where_ == nullptr) return "";
+    std::string w = where_;
+    if (where_module_) w += " of module " + ModuleTypeName(module_id_);
+    if (where_type_) w += " of type " + RdbTypeName(type_);
+    return " (" + w + ")";
   }
 
   // A damage error at the current offset.
@@ -325,7 +329,8 @@ class Parser {
     uint64_t record_start = 0;
     bool have_record_start = false;
     for (;;) {
-      where_.clear();
+      where_ = nullptr;
+      where_module_ = where_type_ = false;
       const uint64_t at = in_.offset();
       if (!have_record_start) {
         record_start = at;
@@ -378,8 +383,8 @@ class Parser {
         }
         case 0xF7: {  // MODULE_AUX
           where_ = "in module auxiliary data";
-          WARD_ASSIGN_OR_RETURN(uint64_t id, Len("a module ID"));
-          where_ = "in auxiliary data of module " + ModuleTypeName(id);
+          WARD_ASSIGN_OR_RETURN(module_id_, Len("a module ID"));
+          where_module_ = true;
           WARD_ASSIGN_OR_RETURN(uint64_t when_op, Len("a module opcode"));
           if (when_op != 2) return Damaged("module auxiliary data does not start with its 'when' field");
           WARD_RETURN_IF_ERROR(Len("the module 'when' field").status());
@@ -424,7 +429,9 @@ class Parser {
       key_.module.clear();
       key_.key.clear();
       key_.value.clear();
-      where_ = "in the name of a key of type " + RdbTypeName(op);
+      where_ = "in the name of a key";
+      type_ = op;
+      where_type_ = true;
       WARD_RETURN_IF_ERROR(ReadString(&blob_, kMaxKeyLength, "a key name"));
       key_.key.assign(AsString(blob_));
       in_key_ = true;
@@ -684,7 +691,11 @@ class Parser {
   RdbInfo info_;
   RdbKey key_;
   bool in_key_ = false;
-  std::string where_;
+  // Where the parser is, for messages (built only when one is needed).
+  const char* where_ = nullptr;
+  bool where_module_ = false, where_type_ = false;
+  uint64_t module_id_ = 0;
+  uint8_t type_ = 0;
   Bytes blob_, scratch_, lzf_, function_;
 };
 

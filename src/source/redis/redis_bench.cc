@@ -10,6 +10,7 @@
 //   4. the same backup again            (dedup: what a second run stores)
 //   5. RunRestoreToTarget into a second, empty redis-server
 // and prints a Markdown table. bench/redis-bench.sh builds and runs it.
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
