@@ -2,6 +2,7 @@
 // compact encodings Redis stores inside values (listpack, ziplist, intset,
 // zipmap, stream listpacks). Each validator follows the checks of Redis's
 // deep sanitization (listpack.c, ziplist.c, intset.c, zipmap.c, t_stream.c).
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -290,8 +291,15 @@ Result<Bytes> LzfDecompress(ByteView in, size_t out_len) {
     const uint8_t* src = dst - back;
     if (back >= len) {
       std::memcpy(dst, src, len);
+    } else if (back == 1) {
+      std::memset(dst, src[0], len);  // a run of one byte
     } else {
-      for (size_t i = 0; i < len; ++i) dst[i] = src[i];  // overlapping: repeats a pattern
+      // Overlapping: the `back` bytes before dst repeat; copy period by period.
+      for (size_t done = 0; done < len;) {
+        const size_t k = std::min(back, len - done);
+        std::memcpy(dst + done, src + done, k);
+        done += k;
+      }
     }
     op += len;
   }

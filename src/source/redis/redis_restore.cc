@@ -1,6 +1,7 @@
 // The Redis restore target: dump.rdb -> RESTORE commands (see redis.h).
 #include <algorithm>
 #include <charconv>
+#include <deque>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -278,19 +279,28 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
       argv.push_back(freq);
     }
     WARD_RETURN_IF_ERROR(conn_->Append(argv));
-    pending_.push_back({k.db, std::move(k.key), false, k.type, k.module});
-    pending_bytes_ += payload_.size() + pending_.back().key.size();
-    if (pending_.size() >= options_.batch_keys || pending_bytes_ >= options_.batch_bytes) return Flush();
+    const size_t bytes = payload_.size() + k.key.size();
+    pending_.push_back({k.db, std::move(k.key), false, k.type, k.module, bytes});
+    pending_bytes_ += bytes;
+    // Two batches in flight: the server restores one while we read the next.
+    if (pending_.size() >= 2 * options_.batch_keys || pending_bytes_ >= 2 * options_.batch_bytes) {
+      return Flush(options_.batch_keys, options_.batch_bytes);
+    }
     return Status::OK();
   }
 
-  // Reads the replies of everything sent since the last Flush.
-  Status Flush() {
+  // Reads replies, oldest first, until at most `keep_keys` commands and
+  // `keep_bytes` of payload await theirs (all, by default).
+  Status Flush(size_t keep_keys = 0, size_t keep_bytes = 0) {
     Status first;
-    for (const Pending& p : pending_) {
+    while (!pending_.empty() && (pending_.size() > keep_keys || pending_bytes_ > keep_bytes || !first.ok())) {
+      const Pending p = std::move(pending_.front());
+      pending_.pop_front();
+      pending_bytes_ -= p.bytes;
       auto r = conn_->GetReply();
       if (!r.ok()) {
         pending_.clear();
+        pending_bytes_ = 0;
         return Status(r.status().code(), r.status().message() + Partial());
       }
       if ((*r)->type != REDIS_REPLY_ERROR) {
@@ -321,8 +331,6 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
       }
       first = Status(s.code(), s.message() + hint);
     }
-    pending_.clear();
-    pending_bytes_ = 0;
     if (!first.ok()) return Status(first.code(), first.message() + Partial());
     return Status::OK();
   }
@@ -353,6 +361,7 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
     bool select = false;
     uint8_t type = 0;
     std::string module;
+    size_t bytes = 0;  // of the command, for the batch limits
   };
 
   std::unique_ptr<RedisConn> conn_;
@@ -368,7 +377,7 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
   RdbInfo info_;
   Bytes payload_;
   Bytes functions_;
-  std::vector<Pending> pending_;
+  std::deque<Pending> pending_;
   size_t pending_bytes_ = 0;
   uint64_t selected_db_ = 0;
   uint64_t keys_restored_ = 0, expired_skipped_ = 0, empty_skipped_ = 0, functions_restored_ = 0;
