@@ -111,6 +111,10 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const ConnInfo& info, const std:
   if (Has(msg, "role \"") && Has(msg, "\" does not exist")) {
     return NotFoundError(at + ": role '" + user + "' does not exist: check the user name in the DSN");
   }
+  if (Has(msg, "permission denied for database")) {
+    return PermissionDeniedError(at + ": user '" + user + "' may not connect to database '" + db +
+                                 "': GRANT CONNECT ON DATABASE to it");
+  }
   if (Has(msg, "no pg_hba.conf entry")) {
     return PermissionDeniedError(at + " refuses the connection" + who +
                                  ": its pg_hba.conf has no entry for this host, user and database");

@@ -1,6 +1,8 @@
 // PostgresRestoreTarget: see postgres.h.
+#include <cctype>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -52,6 +54,7 @@ class PostgresRestoreTarget : public RestoreTarget {
   Result<bool> DatabaseExists(PgConn& admin, const std::string& name);
   Status CreateDatabase(PgConn& admin);
   Status CreateSchemas();
+  void ApplyDatabaseProperties(PgConn& admin);
   Status RunPgRestore(Reader& content, int server_version);
   void DropCreated(PgConn& admin);
   Status Swap(nlohmann::json* report);
@@ -65,6 +68,7 @@ class PostgresRestoreTarget : public RestoreTarget {
   bool checked_ = false;                 // the snapshot recorded row counts
   std::map<std::string, int64_t> expected_;
   bool attempted_ = false, restored_ = false;
+  std::vector<std::string> applied_, skipped_;  // database settings and grants
 };
 
 Result<std::unique_ptr<RestoreTarget>> PostgresRestoreTarget::Create(const PostgresRestoreOptions& options) {
@@ -211,6 +215,101 @@ Status PostgresRestoreTarget::CreateSchemas() {
   return Status::OK();
 }
 
+// Settings whose value is a list of separately quoted items (pg_dump's
+// GUC_LIST_QUOTE set): ALTER ... SET search_path = 'a', 'b', not 'a, b'.
+bool IsListSetting(const std::string& name) {
+  return name == "search_path" || name == "temp_tablespaces" || name == "session_preload_libraries" ||
+         name == "local_preload_libraries" || name == "shared_preload_libraries";
+}
+
+// "name=value" as recorded from pg_db_role_setting -> "name TO value...".
+std::optional<std::string> SettingClause(const std::string& setting) {
+  size_t eq = setting.find('=');
+  if (eq == std::string::npos || eq == 0) return std::nullopt;
+  std::string name = setting.substr(0, eq), value = setting.substr(eq + 1);
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') return std::nullopt;
+  }
+  std::string clause = pg::QuoteIdent(name) + " TO ";
+  if (!IsListSetting(name)) return clause + pg::QuoteLiteral(value);
+  std::vector<std::string> items;
+  std::string cur;
+  bool quoted = false;
+  auto flush = [&] {
+    size_t b = cur.find_first_not_of(' '), e = cur.find_last_not_of(' ');
+    items.push_back(b == std::string::npos ? "" : cur.substr(b, e - b + 1));
+    cur.clear();
+  };
+  for (size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    if (c == '"') {
+      if (quoted && i + 1 < value.size() && value[i + 1] == '"') {
+        cur += '"';
+        ++i;
+      } else {
+        quoted = !quoted;
+      }
+    } else if (c == ',' && !quoted) {
+      flush();
+    } else {
+      cur += c;
+    }
+  }
+  flush();
+  for (size_t i = 0; i < items.size(); ++i) clause += (i ? ", " : "") + pg::QuoteLiteral(items[i]);
+  return clause;
+}
+
+void PostgresRestoreTarget::ApplyDatabaseProperties(PgConn& admin) {
+  const nlohmann::json& pos = o_.position;
+  auto role_exists = [&](const std::string& role) {
+    auto r = admin.Exec("SELECT 1 FROM pg_roles WHERE rolname = $1", {role});
+    return r.ok() && r->rows() > 0;
+  };
+  const std::string db = pg::QuoteIdent(db_);
+  if (pos.contains("database_settings") && pos["database_settings"].is_array()) {
+    for (const auto& s : pos["database_settings"]) {
+      if (!s.is_object() || !s.contains("setting") || !s["setting"].is_string()) continue;
+      const std::string setting = s["setting"].get<std::string>();
+      const std::string role = s.value("role", "");
+      auto clause = SettingClause(setting);
+      if (!clause) {
+        skipped_.push_back("setting " + setting + ": not understood");
+        continue;
+      }
+      std::string sql = role.empty() ? "ALTER DATABASE " + db + " SET " + *clause
+                                     : "ALTER ROLE " + pg::QuoteIdent(role) + " IN DATABASE " + db + " SET " + *clause;
+      if (!role.empty() && !role_exists(role)) {
+        skipped_.push_back(sql + ": role " + role + " does not exist here");
+        continue;
+      }
+      Status st = admin.Exec(sql).status();
+      (st.ok() ? applied_ : skipped_).push_back(st.ok() ? sql : sql + ": " + st.message());
+    }
+  }
+  // Grants follow pg_restore's --no-privileges: not with no_owner.
+  if (o_.no_owner || !pos.contains("database_grants") || !pos["database_grants"].is_array()) return;
+  std::vector<std::string> stmts = {"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC"};
+  for (const auto& g : pos["database_grants"]) {
+    if (!g.is_object()) continue;
+    const std::string priv = g.value("privilege", "");
+    const std::string grantee = g.value("grantee", "");
+    if (priv != "CONNECT" && priv != "CREATE" && priv != "TEMPORARY") continue;
+    std::string to = grantee.empty() ? "PUBLIC" : pg::QuoteIdent(grantee);
+    std::string sql = "GRANT " + priv + " ON DATABASE " + db + " TO " + to +
+                      (g.value("grantable", false) && !grantee.empty() ? " WITH GRANT OPTION" : "");
+    if (!grantee.empty() && !role_exists(grantee)) {
+      skipped_.push_back(sql + ": role " + grantee + " does not exist here");
+      continue;
+    }
+    stmts.push_back(sql);
+  }
+  for (const auto& sql : stmts) {
+    Status st = admin.Exec(sql).status();
+    (st.ok() ? applied_ : skipped_).push_back(st.ok() ? sql : sql + ": " + st.message());
+  }
+}
+
 Status PostgresRestoreTarget::RunPgRestore(Reader& content, int server_version) {
   const std::string bin = pg::FindPgTool("pg_restore", server_version, o_.pg_restore);
   std::vector<std::string> argv = {bin, "--dbname=" + info_.ToConninfo(db_), "--exit-on-error", "--no-password"};
@@ -291,6 +390,7 @@ Status PostgresRestoreTarget::RestoreFile(const std::string& path, const repo::N
     DropCreated(*admin);
     return s.WithContext("restoring into " + Where() + " (the new database was dropped again)");
   }
+  ApplyDatabaseProperties(*admin);
   restored_ = true;
   return Status::OK();
 }
@@ -436,6 +536,8 @@ Result<nlohmann::json> PostgresRestoreTarget::Finish() {
                            {"ok", mismatches.empty()},
                            {"swapped", false},
                            {"owners", o_.no_owner ? "restoring role" : "as dumped"}};
+  report["database_properties"] = applied_;
+  if (!skipped_.empty()) report["database_properties_skipped"] = skipped_;
   for (const char* k : {"lsn", "restore_point", "time"}) {
     if (o_.position.contains(k)) report[std::string("snapshot_") + k] = o_.position[k];
   }

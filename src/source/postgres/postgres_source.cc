@@ -192,6 +192,37 @@ FROM pg_database d WHERE d.datname = current_database())sql"));
   pos["schema_only"] = options_.schema_only;
   pos["format"] = "custom";
 
+  // Database-level settings and grants live outside the dump (pg_dump only
+  // writes them with --create); recorded here so that a restored database
+  // behaves like this one, and a swapped-in one keeps the application's
+  // CONNECT grant and search_path.
+  WARD_ASSIGN_OR_RETURN(pg::PgResult settings, conn->Exec(R"sql(
+SELECT coalesce(r.rolname, ''), unnest(s.setconfig)
+FROM pg_db_role_setting s LEFT JOIN pg_roles r ON r.oid = s.setrole
+WHERE s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
+ORDER BY 1, 2)sql"));
+  nlohmann::json db_settings = nlohmann::json::array();
+  for (int i = 0; i < settings.rows(); ++i) {
+    db_settings.push_back({{"role", settings.Get(i, 0)}, {"setting", settings.Get(i, 1)}});
+  }
+  pos["database_settings"] = db_settings;
+  WARD_ASSIGN_OR_RETURN(pg::PgResult acl, conn->Exec(R"sql(
+SELECT d.datacl IS NULL, coalesce(g.rolname, ''), a.privilege_type, a.is_grantable
+FROM pg_database d
+LEFT JOIN LATERAL aclexplode(d.datacl) a ON true
+LEFT JOIN pg_roles g ON g.oid = a.grantee
+WHERE d.datname = current_database() ORDER BY 2, 3)sql"));
+  if (acl.rows() == 0 || acl.Get(0, 0) == "t") {
+    pos["database_grants"] = nullptr;  // the defaults
+  } else {
+    nlohmann::json grants = nlohmann::json::array();
+    for (int i = 0; i < acl.rows(); ++i) {
+      grants.push_back(
+          {{"grantee", acl.Get(i, 1)}, {"privilege", acl.Get(i, 2)}, {"grantable", acl.Get(i, 3) == "t"}});
+    }
+    pos["database_grants"] = grants;
+  }
+
   // A named restore point lets a physical (PITR) recovery stop exactly at
   // this backup. Creating one needs a privilege many backup roles lack, and
   // is impossible on a standby: then the position says why there is none.

@@ -118,6 +118,13 @@ CREATE TABLE other.pgbench_branches (id int PRIMARY KEY);
 INSERT INTO other.pgbench_branches VALUES (1), (2), (3);
 )sql");
     ASSERT_TRUE(s.ok()) << s.ToString();
+    // Database-level properties, which pg_dump leaves out without --create.
+    const std::string q = pg::QuoteIdent(db);
+    s = pg_->Exec("postgres", "ALTER DATABASE " + q + " SET work_mem = '8MB'; ALTER DATABASE " + q +
+                                  " SET search_path = \"$user\", public, other; ALTER ROLE shop_owner IN DATABASE " +
+                                  q + " SET statement_timeout = '5min'; REVOKE ALL ON DATABASE " + q +
+                                  " FROM PUBLIC; GRANT CONNECT ON DATABASE " + q + " TO shop_owner");
+    ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
   Result<engine::BackupResult> Backup(nlohmann::json config) {
@@ -242,6 +249,18 @@ TEST_F(PostgresTest, BackupAndRestoreGiveBackEveryRowOfTheSnapshot) {
             pg_->Value(live_, "SELECT note FROM odd WHERE id = 1000"));
   // Owners as dumped (the role exists on this server).
   EXPECT_EQ(pg_->Value(restored, "SELECT tableowner FROM pg_tables WHERE tablename = 'Mixed Case'"), "shop_owner");
+  // Its database-level settings and grants are the original's.
+  auto props = [&](const std::string& db) {
+    return pg_->Value("postgres",
+                      "SELECT coalesce(string_agg(coalesce(r.rolname, '*') || ':' || (SELECT string_agg(x, '|' ORDER BY x) FROM unnest(s.setconfig) x), "
+                      "';' ORDER BY 1), '') || ' ' || coalesce(d.datacl::text, 'default') FROM pg_database d "
+                      "LEFT JOIN pg_db_role_setting s ON s.setdatabase = d.oid LEFT JOIN pg_roles r ON r.oid = s.setrole "
+                      "WHERE d.datname = '" + db + "' GROUP BY d.datacl::text");
+  };
+  EXPECT_TRUE(Contains(props(live_), "search_path=\"$user\", public, other")) << props(live_);
+  EXPECT_EQ(props(restored), props(live_));
+  // 3 settings; REVOKE from PUBLIC; CONNECT, CREATE, TEMPORARY for the owner; CONNECT for shop_owner.
+  EXPECT_EQ((*report)["database_properties"].size(), 8u) << report->dump();
   // The new database uses the original's encoding and locale.
   EXPECT_EQ(pg_->Value("postgres", "SELECT pg_encoding_to_char(encoding) || ' ' || datcollate FROM pg_database "
                                    "WHERE datname = '" + restored + "'"),
@@ -505,6 +524,12 @@ TEST_F(PostgresTest, BackupRoleWithoutRestorePointPrivilegeStillBacksUp) {
                        "CREATE ROLE ward_backup LOGIN PASSWORD '" + pg_->password() + "'; END IF; END $$; "
                        "GRANT pg_read_all_data TO ward_backup");
   ASSERT_TRUE(s.ok()) << s.ToString();
+  // The shop database admits only those granted CONNECT.
+  auto refused = Backup({{"dsn", pg_->Dsn(live_, "ward_backup")}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(Contains(refused.status().message(), "GRANT CONNECT")) << refused.status().message();
+  ASSERT_TRUE(pg_->Exec("postgres", "GRANT CONNECT ON DATABASE " + live_ + " TO ward_backup").ok());
   auto b = Backup({{"dsn", pg_->Dsn(live_, "ward_backup")}});
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   const nlohmann::json& pos = b->snapshot.sources;
