@@ -15,6 +15,7 @@ void RegisterInit(CLI::App& app, GlobalOptions& g, Runner* runner) {
     int compression = 3;
     int lock_days = 0;
     std::string lock_mode = "COMPLIANCE";
+    std::string copy_ids_from, from_password_file;
   };
   static InitOpts o;
   cmd->add_option("--kdf-memory", o.kdf_memory_mib, "Argon2id memory for the first key, MiB (default 64)")
@@ -27,6 +28,10 @@ void RegisterInit(CLI::App& app, GlobalOptions& g, Runner* runner) {
       ->check(CLI::Range(1, 36500));
   cmd->add_option("--object-lock-mode", o.lock_mode, "COMPLIANCE (default; nobody can shorten it) or GOVERNANCE")
       ->check(CLI::IsMember({"COMPLIANCE", "GOVERNANCE", "compliance", "governance"}));
+  cmd->add_option("--copy-ids-from", o.copy_ids_from,
+                  "share blob IDs with this repository (cheapest 'ward copy' between the two)");
+  cmd->add_option("--from-password-file", o.from_password_file,
+                  "with --copy-ids-from: its password (default: the same password)");
   cmd->footer(
       "Examples:\n"
       "  ward init                                   # local repository in ~/.local/share/ward/repository\n"
@@ -55,6 +60,13 @@ void RegisterInit(CLI::App& app, GlobalOptions& g, Runner* runner) {
       if (!pw.ok()) return Fail(pw.status(), kExitUsage);
       repo::OpenOptions open = MakeOpenOptions(g);
       open.storage = settings;
+      if (!o.copy_ids_from.empty()) {
+        int code = 0;
+        auto from = OpenSecondRepository(g, o.copy_ids_from, o.from_password_file, "--copy-ids-from", &code);
+        if (!from) return code;
+        open.id_key = from->id_key();
+        open.chunker_secret = from->config().chunker.secret;
+      }
       crypto::KdfParams kdf = crypto::DefaultKdfParams();
       kdf.memory = o.kdf_memory_mib << 20;
       kdf.ops = o.kdf_iterations;

@@ -67,6 +67,15 @@ void RegisterKey(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterPrune(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterHold(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterCoverage(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterDiff(CLI::App& app, GlobalOptions& g, Runner* runner);  // diff and find
+void RegisterCopy(CLI::App& app, GlobalOptions& g, Runner* runner);
+
+// Opens another repository (copy's target, init's --copy-ids-from) with its
+// own password file, or the same password as the main one.
+std::unique_ptr<repo::Repository> OpenSecondRepository(const GlobalOptions& g, const std::string& url,
+                                                       const std::string& password_file, const char* what,
+                                                       int* exit_code);
 
 // Shared by prune and forget --prune.
 Result<engine::PruneOptions> MakePruneOptions(const GlobalOptions& g, const std::string& max_unused,

@@ -53,6 +53,9 @@ int main(int argc, char** argv) {
   RegisterForget(app, g, &runner);
   RegisterPrune(app, g, &runner);
   RegisterHold(app, g, &runner);
+  RegisterCoverage(app, g, &runner);
+  RegisterDiff(app, g, &runner);
+  RegisterCopy(app, g, &runner);
 
   try {
     app.parse(argc, argv);

@@ -90,10 +90,10 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<storage::Ba
   WARD_RETURN_IF_ERROR(r->backend_->Create().WithContext("creating " + r->backend_->Location()));
 
   r->enc_ = crypto::Key::Random();
-  r->mac_key_ = crypto::Key::Random();
+  r->mac_key_ = options.id_key ? *options.id_key : crypto::Key::Random();
   r->mac_ = std::make_unique<crypto::BlobMac>(r->mac_key_);
   r->config_.id = crypto::RandomId().Hex();
-  r->config_.chunker.secret = crypto::RandomBytes(32);
+  r->config_.chunker.secret = options.chunker_secret.empty() ? crypto::RandomBytes(32) : options.chunker_secret;
   r->config_.compression_level = options.compression_level;
   r->config_.created = NowNanos();
   r->config_.storage = options.storage;
@@ -706,13 +706,22 @@ Status PackUploader::Submit(PackBuilder::Finished pack) {
     std::lock_guard lock(mu_);
     if (!error_.ok()) return error_;
   }
+  {
+    std::lock_guard lock(mu_);
+    ++in_flight_;
+  }
   if (threads_.empty()) {
     Upload(std::move(pack));  // inline: a local disk gains nothing from more buffers
     std::lock_guard lock(mu_);
     return error_;
   }
   size_t cost = pack.data.size();
-  if (!queue_.Push(std::move(pack), cost)) return AbortedError("upload queue closed");
+  if (!queue_.Push(std::move(pack), cost)) {
+    std::lock_guard lock(mu_);
+    --in_flight_;
+    idle_.notify_all();
+    return AbortedError("upload queue closed");
+  }
   return Status::OK();
 }
 
@@ -721,6 +730,14 @@ void PackUploader::Run() {
 }
 
 void PackUploader::Upload(PackBuilder::Finished pack) {
+  struct Done {
+    PackUploader* u;
+    ~Done() {
+      std::lock_guard lock(u->mu_);
+      --u->in_flight_;
+      u->idle_.notify_all();
+    }
+  } done{this};
   {
     std::lock_guard lock(mu_);
     if (!error_.ok()) return;  // drain without uploading after a failure
@@ -752,6 +769,13 @@ Status PackUploader::WriteIndexLocked() {
   if (!id.ok()) return id.status().WithContext("saving index");
   pending_index_.packs.clear();
   return Status::OK();
+}
+
+Status PackUploader::Flush() {
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [&] { return in_flight_ == 0; });
+  if (!error_.ok()) return error_;
+  return WriteIndexLocked();
 }
 
 Status PackUploader::Finish() {

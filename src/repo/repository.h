@@ -73,6 +73,11 @@ struct OpenOptions {
   // storage class are recorded in the config; on open, the recorded lock
   // always applies and a storage class given here overrides the recorded one.
   storage::StorageSettings storage;
+  // Initialisation only: share blob IDs with another repository (its ID key
+  // and chunker secret), so that `ward copy` between them moves only what
+  // the target lacks without reading it first.
+  std::optional<crypto::Key> id_key;
+  Bytes chunker_secret;
 };
 
 // A legal hold on a snapshot (F31). Holds are append-only: `release` writes a
@@ -109,6 +114,7 @@ class Repository {
   const Chunker& chunker() const { return *chunker_; }
   const crypto::Key& enc_key() const { return enc_; }
   const crypto::BlobMac& mac() const { return *mac_; }
+  const crypto::Key& id_key() const { return mac_key_; }
   Id HashBlob(ByteView plaintext) const { return mac_->Sum(plaintext); }
   const Id& current_key() const { return current_key_; }
 
@@ -213,6 +219,10 @@ class PackUploader {
   // first upload error seen so far (then nothing more is uploaded).
   Status Submit(PackBuilder::Finished pack);
 
+  // Waits until every pack submitted so far is saved, and writes an index
+  // file for them; the uploader stays usable.
+  Status Flush();
+
   // Waits for every queued pack and writes the last index file.
   Status Finish();
 
@@ -230,6 +240,8 @@ class PackUploader {
   std::mutex mu_;
   Status error_;
   IndexFile pending_index_;
+  int in_flight_ = 0;  // submitted, not yet recorded (guarded by mu_)
+  std::condition_variable idle_;
   std::atomic<uint64_t> packs_uploaded_{0}, bytes_uploaded_{0};
   bool finished_ = false;
 };

@@ -83,7 +83,8 @@ Result<std::unique_ptr<CommandWriter>> CommandWriter::Start(const std::vector<st
   sigaddset(&def, SIGPIPE);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &def);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -97,10 +98,12 @@ Result<std::unique_ptr<CommandWriter>> CommandWriter::Start(const std::vector<st
   if (rc != 0) {
     ::close(in[1]);
     ::close(err[0]);
-    if (rc == ENOENT) return NotFoundError("command '" + argv[0] + "' not found: check its name and PATH");
+    if (rc == ENOENT)
+      return NotFoundError("command '" + argv[0] + "' not found: check its name and PATH");
     return ErrnoStatus(rc, "starting '" + argv[0] + "'");
   }
-  return std::unique_ptr<CommandWriter>(new CommandWriter(pid, in[1], err[0], argv[0], forward_stderr));
+  return std::unique_ptr<CommandWriter>(
+      new CommandWriter(pid, in[1], err[0], argv[0], forward_stderr));
 }
 
 CommandWriter::~CommandWriter() {
@@ -209,7 +212,8 @@ Status CommandWriter::Finish() {
   if (r < 0) return ErrnoStatus(errno, "waiting for '" + name_ + "'");
   if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return Status::OK();
   if (WIFEXITED(st)) {
-    return AbortedError("'" + name_ + "' failed with exit status " + std::to_string(WEXITSTATUS(st)) + why);
+    return AbortedError("'" + name_ + "' failed with exit status " +
+                        std::to_string(WEXITSTATUS(st)) + why);
   }
   return AbortedError("'" + name_ + "' was killed by signal " + std::to_string(WTERMSIG(st)) + why);
 }

@@ -52,11 +52,12 @@ bool MayHoldSecret(const std::string& dsn) {
 
 Result<ConnInfo> ConnInfo::Parse(const std::string& dsn, const std::string& what) {
   if (Trim(dsn).empty()) {
-    return InvalidArgumentError(what + " is empty: give a DSN such as postgresql://user@host:5432/dbname");
+    return InvalidArgumentError(what +
+                                " is empty: give a DSN such as postgresql://user@host:5432/dbname");
   }
   char* err = nullptr;
-  std::unique_ptr<PQconninfoOption, void (*)(PQconninfoOption*)> opts(PQconninfoParse(dsn.c_str(), &err),
-                                                                      PQconninfoFree);
+  std::unique_ptr<PQconninfoOption, void (*)(PQconninfoOption*)> opts(
+      PQconninfoParse(dsn.c_str(), &err), PQconninfoFree);
   if (!opts) {
     std::string detail = err ? err : "out of memory";
     if (err) PQfreemem(err);
@@ -64,8 +65,9 @@ Result<ConnInfo> ConnInfo::Parse(const std::string& dsn, const std::string& what
     // libpq quotes the offending fragment; if the text mentions a password,
     // that fragment could be it.
     if (MayHoldSecret(dsn)) detail = "syntax error";
-    return InvalidArgumentError(what + " is not a valid PostgreSQL DSN (" + detail +
-                                "): write postgresql://user@host:5432/dbname or 'host=... dbname=...'");
+    return InvalidArgumentError(
+        what + " is not a valid PostgreSQL DSN (" + detail +
+        "): write postgresql://user@host:5432/dbname or 'host=... dbname=...'");
   }
   ConnInfo info;
   for (PQconninfoOption* o = opts.get(); o->keyword; ++o) {
@@ -83,10 +85,12 @@ Result<ConnInfo> ConnInfo::Parse(const std::string& dsn, const std::string& what
       // libpq checks ports only when it connects; say it now, plainly.
       bool ok = true;
       for (const auto& p : SplitTableList(val)) {
-        ok &= !p.empty() && p.size() <= 5 && p.find_first_not_of("0123456789") == std::string::npos &&
-              std::stoi(p) > 0 && std::stoi(p) < 65536;
+        ok &= !p.empty() && p.size() <= 5 &&
+              p.find_first_not_of("0123456789") == std::string::npos && std::stoi(p) > 0 &&
+              std::stoi(p) < 65536;
       }
-      if (!ok) return InvalidArgumentError(what + ": port '" + val + "' is not a port number (1-65535)");
+      if (!ok)
+        return InvalidArgumentError(what + ": port '" + val + "' is not a port number (1-65535)");
     }
     info.params_.emplace_back(std::move(key), std::move(val));
   }
@@ -135,7 +139,8 @@ std::vector<std::pair<std::string, std::string>> ConnInfo::Params(const std::str
     out.emplace_back(k, v);
   }
   if (!has_db && !dbname.empty()) out.emplace_back("dbname", dbname);
-  if (!has_timeout) out.emplace_back("connect_timeout", std::to_string(kDefaultConnectTimeoutSeconds));
+  if (!has_timeout)
+    out.emplace_back("connect_timeout", std::to_string(kDefaultConnectTimeoutSeconds));
   return out;
 }
 

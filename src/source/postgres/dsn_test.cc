@@ -24,7 +24,9 @@ using pg::ConnInfo;
 using pg::ParseQualifiedName;
 using pg::QualifiedName;
 
-bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool Contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 TEST(DsnTest, ParsesUriAndKeyValueForms) {
   auto u = ConnInfo::Parse("postgresql://backup@db.example:6543/aura_sign?sslmode=require", "dsn");
@@ -71,7 +73,8 @@ TEST(DsnTest, SyntaxErrorsAreExplainedWithoutEchoingSecrets) {
 
   auto bad = ConnInfo::Parse("postgresql://u@h/db?nosuchparam=1", "dsn");
   ASSERT_FALSE(bad.ok());
-  EXPECT_TRUE(Contains(bad.status().message(), "not a valid PostgreSQL DSN")) << bad.status().message();
+  EXPECT_TRUE(Contains(bad.status().message(), "not a valid PostgreSQL DSN"))
+      << bad.status().message();
   EXPECT_TRUE(Contains(bad.status().message(), "nosuchparam")) << bad.status().message();
 
   auto port = ConnInfo::Parse("postgresql://u@h:notaport/db", "--to");
@@ -96,7 +99,8 @@ TEST(DsnTest, SyntaxErrorsAreExplainedWithoutEchoingSecrets) {
 
 TEST(DsnTest, ConninfoQuotesValuesDefaultsTimeoutAndSwapsDatabase) {
   ::unsetenv("PGCONNECT_TIMEOUT");
-  auto c = ConnInfo::Parse("host=db dbname=app user='o\\'brien' application_name='a b\\\\c'", "dsn");
+  auto c =
+      ConnInfo::Parse("host=db dbname=app user='o\\'brien' application_name='a b\\\\c'", "dsn");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->Get("user"), "o'brien");
   EXPECT_EQ(c->Get("application_name"), "a b\\c");
@@ -156,8 +160,10 @@ TEST(QuoteTest, LiteralsDoubleQuotesAndEscapeBackslashes) {
 
 TEST(TableNameTest, FoldsUnquotedAndKeepsQuotedNames) {
   EXPECT_EQ(*ParseQualifiedName("Accounts"), (QualifiedName{"", "accounts"}));
-  EXPECT_EQ(*ParseQualifiedName("Public.pgbench_Accounts"), (QualifiedName{"public", "pgbench_accounts"}));
-  EXPECT_EQ(*ParseQualifiedName("\"MySchema\".\"Order Items\""), (QualifiedName{"MySchema", "Order Items"}));
+  EXPECT_EQ(*ParseQualifiedName("Public.pgbench_Accounts"),
+            (QualifiedName{"public", "pgbench_accounts"}));
+  EXPECT_EQ(*ParseQualifiedName("\"MySchema\".\"Order Items\""),
+            (QualifiedName{"MySchema", "Order Items"}));
   EXPECT_EQ(*ParseQualifiedName("s.\"a\"\"b\""), (QualifiedName{"s", "a\"b"}));
   EXPECT_EQ(*ParseQualifiedName("  t_1$x "), (QualifiedName{"", "t_1$x"}));
   EXPECT_EQ(*ParseQualifiedName("\"a.b\""), (QualifiedName{"", "a.b"}));
@@ -168,8 +174,8 @@ TEST(TableNameTest, FoldsUnquotedAndKeepsQuotedNames) {
 }
 
 TEST(TableNameTest, RejectsWhatSqlWouldReject) {
-  for (const char* bad : {"", "a.b.c", "a b", "1abc", "\"unterminated", "a.", ".a", "\"\"", "a;drop table x",
-                          "a-b"}) {
+  for (const char* bad : {"", "a.b.c", "a b", "1abc", "\"unterminated", "a.", ".a", "\"\"",
+                          "a;drop table x", "a-b"}) {
     auto r = ParseQualifiedName(bad);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {
@@ -190,7 +196,8 @@ TEST(ToolTest, PrefersTheServersMajorVersionThenPath) {
             "/usr/lib/postgresql/15/bin/pg_dump");
   EXPECT_EQ(pg::FindPgTool("pg_dump", 90624, "", only("/usr/lib/postgresql/9.6/bin/pg_dump")),
             "/usr/lib/postgresql/9.6/bin/pg_dump");
-  EXPECT_EQ(pg::FindPgTool("pg_dump", 150004, "/opt/pg/bin/pg_dump", only("")), "/opt/pg/bin/pg_dump");
+  EXPECT_EQ(pg::FindPgTool("pg_dump", 150004, "/opt/pg/bin/pg_dump", only("")),
+            "/opt/pg/bin/pg_dump");
   // A server newer than every installed client: PATH's pg_dump (which will
   // say clearly that it is too old).
   EXPECT_EQ(pg::FindPgTool("pg_restore", 990000, "", only("")), "pg_restore");
@@ -227,17 +234,20 @@ TEST(PostgresSourceTest, PlanKeysAreValidated) {
   ASSERT_FALSE(nodb.ok());
   EXPECT_TRUE(Contains(nodb.status().message(), "names no database")) << nodb.status().message();
 
-  auto badtable = MakePostgresSource(PlanOf({{"dsn", "postgresql://u@h/app"}, {"tables", {"a b"}}}));
+  auto badtable =
+      MakePostgresSource(PlanOf({{"dsn", "postgresql://u@h/app"}, {"tables", {"a b"}}}));
   ASSERT_FALSE(badtable.ok());
   EXPECT_TRUE(Contains(badtable.status().message(), "'a b'")) << badtable.status().message();
 
-  auto badtype = MakePostgresSource(PlanOf({{"dsn", "postgresql://u@h/app"}, {"schema_only", "yes"}}));
+  auto badtype =
+      MakePostgresSource(PlanOf({{"dsn", "postgresql://u@h/app"}, {"schema_only", "yes"}}));
   EXPECT_FALSE(badtype.ok());
 }
 
 TEST(PostgresSourceTest, ListsOnePrivateUncacheableDumpFile) {
-  auto s = MakePostgresSource(
-      PlanOf({{"dsn", "postgresql://u@h/aura_sign"}, {"schema_only", true}, {"tables", {"a", "s.\"B\""}}}));
+  auto s = MakePostgresSource(PlanOf({{"dsn", "postgresql://u@h/aura_sign"},
+                                      {"schema_only", true},
+                                      {"tables", {"a", "s.\"B\""}}}));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ((*s)->Kind(), "postgres");
   EXPECT_FALSE((*s)->PartialOk());
@@ -273,7 +283,8 @@ TEST(PostgresRestoreTargetTest, OptionsAreValidatedBeforeAnythingIsTouched) {
   EXPECT_EQ(noposition.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(Contains(noposition.status().message(), "row counts"));
 
-  nlohmann::json pos = {{"database", "app"}, {"row_counts", {{"public.a", 3}, {"public.b", 4}, {"x.a", 1}}}};
+  nlohmann::json pos = {{"database", "app"},
+                        {"row_counts", {{"public.a", 3}, {"public.b", 4}, {"x.a", 1}}}};
   auto ok = MakePostgresRestoreTarget(o, pos);
   EXPECT_TRUE(ok.ok()) << ok.status().ToString();
 
@@ -357,7 +368,8 @@ TEST(CommandWriterTest, StreamsIntoTheChildsStdin) {
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   std::string data(3 << 20, 'x');
   for (size_t i = 0; i < data.size(); i += 7) data[i] = static_cast<char>(i);
-  ASSERT_TRUE((*w)->Write(ByteView(reinterpret_cast<const uint8_t*>(data.data()), data.size())).ok());
+  ASSERT_TRUE(
+      (*w)->Write(ByteView(reinterpret_cast<const uint8_t*>(data.data()), data.size())).ok());
   ASSERT_TRUE((*w)->Finish().ok());
   EXPECT_EQ(Slurp(out), data);
   std::filesystem::remove_all(dir);
@@ -376,8 +388,8 @@ TEST(CommandWriterTest, ChildThatStopsReadingDoesNotKillUs) {
 }
 
 TEST(CommandWriterTest, FailureCarriesTheStderrTail) {
-  auto w = pg::CommandWriter::Start({"sh", "-c", "cat >/dev/null; echo 'pg_restore: error: bad archive' >&2; exit 1"},
-                                    false);
+  auto w = pg::CommandWriter::Start(
+      {"sh", "-c", "cat >/dev/null; echo 'pg_restore: error: bad archive' >&2; exit 1"}, false);
   ASSERT_TRUE(w.ok());
   ASSERT_TRUE((*w)->Write(ByteView(reinterpret_cast<const uint8_t*>("abc"), 3)).ok());
   Status s = (*w)->Finish();

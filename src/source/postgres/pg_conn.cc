@@ -54,7 +54,8 @@ StatusCode CodeForSqlState(const std::string& state) {
     return StatusCode::kNotFound;
   }
   if (state == "42P04" || state == "42P07") return StatusCode::kAlreadyExists;
-  if (state == "55006" || state == "55P03" || state == "25006") return StatusCode::kFailedPrecondition;
+  if (state == "55006" || state == "55P03" || state == "25006")
+    return StatusCode::kFailedPrecondition;
   if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0 || state == "53300") {
     return StatusCode::kUnavailable;
   }
@@ -68,7 +69,8 @@ StatusCode CodeForSqlState(const std::string& state) {
 Result<std::unique_ptr<PgConn>> PgConn::Connect(const ConnInfo& info, const std::string& dbname) {
   auto params = info.Params(dbname);
   bool has_app = false;
-  for (const auto& [k, v] : params) has_app |= k == "application_name" || k == "fallback_application_name";
+  for (const auto& [k, v] : params)
+    has_app |= k == "application_name" || k == "fallback_application_name";
   if (!has_app) params.emplace_back("fallback_application_name", "ward");
   std::vector<const char*> keys, values;
   for (const auto& [k, v] : params) {
@@ -109,7 +111,8 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const ConnInfo& info, const std:
                          ": check the database name in the DSN");
   }
   if (Has(msg, "role \"") && Has(msg, "\" does not exist")) {
-    return NotFoundError(at + ": role '" + user + "' does not exist: check the user name in the DSN");
+    return NotFoundError(at + ": role '" + user +
+                         "' does not exist: check the user name in the DSN");
   }
   if (Has(msg, "permission denied for database")) {
     return PermissionDeniedError(at + ": user '" + user + "' may not connect to database '" + db +
@@ -130,7 +133,8 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const ConnInfo& info, const std:
                             "changes the wait)");
   }
   if (Has(msg, "could not translate host name")) {
-    return UnavailableError("cannot connect to " + at + who + ": unknown host name: check the host in the DSN");
+    return UnavailableError("cannot connect to " + at + who +
+                            ": unknown host name: check the host in the DSN");
   }
   if (Has(msg, "No route to host") || Has(msg, "Network is unreachable")) {
     return UnavailableError("cannot connect to " + at + who + ": host unreachable (" + Reason(msg) +
@@ -138,10 +142,12 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const ConnInfo& info, const std:
   }
   if (Has(msg, "starting up") || Has(msg, "shutting down") || Has(msg, "too many clients") ||
       Has(msg, "in recovery mode")) {
-    return UnavailableError("cannot connect to " + at + who + ": " + Reason(msg) + ": try again later");
+    return UnavailableError("cannot connect to " + at + who + ": " + Reason(msg) +
+                            ": try again later");
   }
   if (Has(msg, "invalid ") || Has(msg, "unrecognized")) {
-    return InvalidArgumentError("cannot connect to " + at + who + ": " + Reason(msg) + ": check the DSN");
+    return InvalidArgumentError("cannot connect to " + at + who + ": " + Reason(msg) +
+                                ": check the DSN");
   }
   return UnavailableError("cannot connect to " + at + who + ": " + Reason(msg));
 }
@@ -162,7 +168,8 @@ PgConn::~PgConn() {
 
 Status PgConn::ErrorFrom(PGresult* r) const {
   if (r == nullptr || PQstatus(conn_) == CONNECTION_BAD) {
-    return UnavailableError("lost the connection to " + where_ + ": " + Reason(PQerrorMessage(conn_)));
+    return UnavailableError("lost the connection to " + where_ + ": " +
+                            Reason(PQerrorMessage(conn_)));
   }
   const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
   const char* hint = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
@@ -172,15 +179,16 @@ Status PgConn::ErrorFrom(PGresult* r) const {
   return Status(CodeForSqlState(state ? state : ""), msg);
 }
 
-Result<PgResult> PgConn::Exec(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+Result<PgResult> PgConn::Exec(const std::string& sql,
+                              const std::vector<std::optional<std::string>>& params) {
   PGresult* r;
   if (params.empty()) {
     r = PQexec(conn_, sql.c_str());
   } else {
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    r = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                     nullptr, 0);
+    r = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                     nullptr, nullptr, 0);
   }
   ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
@@ -218,8 +226,8 @@ Result<std::vector<PgResult>> PgConn::Collect() {
 std::string FindPgTool(const std::string& name, int server_version, const std::string& configured,
                        const std::function<bool(const std::string&)>& executable) {
   if (!configured.empty()) return configured;
-  auto is_exec = executable ? executable
-                            : [](const std::string& p) { return ::access(p.c_str(), X_OK) == 0; };
+  auto is_exec =
+      executable ? executable : [](const std::string& p) { return ::access(p.c_str(), X_OK) == 0; };
   // 10 and later: major = version / 10000; 9.x: "9.6".
   auto major_of = [](int v) {
     return v >= 100000 ? std::to_string(v / 10000)

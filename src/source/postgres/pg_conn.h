@@ -40,7 +40,8 @@ class PgConn {
   // empty. Failures: kPermissionDenied (wrong or missing password, rejected
   // by pg_hba.conf), kNotFound (no such database or role), kUnavailable
   // (refused, unreachable, timed out, server starting up), kInvalidArgument.
-  static Result<std::unique_ptr<PgConn>> Connect(const ConnInfo& info, const std::string& dbname = "");
+  static Result<std::unique_ptr<PgConn>> Connect(const ConnInfo& info,
+                                                 const std::string& dbname = "");
   ~PgConn();
   PgConn(const PgConn&) = delete;
   PgConn& operator=(const PgConn&) = delete;

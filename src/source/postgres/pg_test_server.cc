@@ -78,7 +78,8 @@ class StopAtExit : public ::testing::Environment {
     if (g_server) g_server->Stop();
   }
 };
-[[maybe_unused]] ::testing::Environment* const g_env = ::testing::AddGlobalTestEnvironment(new StopAtExit);
+[[maybe_unused]] ::testing::Environment* const g_env =
+    ::testing::AddGlobalTestEnvironment(new StopAtExit);
 
 }  // namespace
 
@@ -91,8 +92,9 @@ PgTestServer* PgTestServer::Get(std::string* why, bool* missing) {
     s->bin_ = FindServerBin();
     if (s->bin_.empty()) {
       g_missing = true;
-      g_why = std::getenv("PG_BIN") ? "no initdb in PG_BIN=" + std::string(std::getenv("PG_BIN"))
-                                     : "no PostgreSQL server programs under /usr/lib/postgresql/*/bin";
+      g_why = std::getenv("PG_BIN")
+                  ? "no initdb in PG_BIN=" + std::string(std::getenv("PG_BIN"))
+                  : "no PostgreSQL server programs under /usr/lib/postgresql/*/bin";
     } else if (::geteuid() == 0 && ::getpwnam("postgres") == nullptr) {
       g_missing = true;
       g_why = "running as root, but there is no 'postgres' OS user to run the server as";
@@ -106,8 +108,8 @@ PgTestServer* PgTestServer::Get(std::string* why, bool* missing) {
         s->password_ = "ward-test-" + std::to_string(::getpid());
         std::string log = s->base_ + "-start.log";
         std::string cmd = "PG_BASE='" + s->base_ + "' PG_PORT=" + std::to_string(s->port_) +
-                          " PG_AUTH=md5 PG_PASSWORD='" + s->password_ + "' PG_BIN='" + s->bin_ + "' '" +
-                          s->script_ + "' start >'" + log + "' 2>&1";
+                          " PG_AUTH=md5 PG_PASSWORD='" + s->password_ + "' PG_BIN='" + s->bin_ +
+                          "' '" + s->script_ + "' start >'" + log + "' 2>&1";
         if (std::system(cmd.c_str()) != 0) {
           g_why = "scripts/start-postgres.sh failed: " + Tail(log);
           s->Stop();
@@ -116,8 +118,8 @@ PgTestServer* PgTestServer::Get(std::string* why, bool* missing) {
           // Every connection of this process and of its pg_dump/pg_restore
           // children finds the password where operators put it.
           ::setenv("PGPASSWORD", s->password_.c_str(), 1);
-          for (const char* v : {"PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE",
-                                "PGCONNECT_TIMEOUT", "PGOPTIONS"}) {
+          for (const char* v : {"PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE",
+                                "PGSERVICE", "PGCONNECT_TIMEOUT", "PGOPTIONS"}) {
             ::unsetenv(v);
           }
           g_server = std::move(s);
@@ -137,7 +139,7 @@ std::string PgTestServer::Dsn(const std::string& db, const std::string& user) co
 }
 
 Result<std::vector<std::vector<std::string>>> PgTestServer::Query(const std::string& db,
-                                                                   const std::string& sql) const {
+                                                                  const std::string& sql) const {
   WARD_ASSIGN_OR_RETURN(ConnInfo info, ConnInfo::Parse(Dsn(db), "test dsn"));
   WARD_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Connect(info));
   WARD_ASSIGN_OR_RETURN(PgResult r, conn->Exec(sql));
@@ -149,7 +151,9 @@ Result<std::vector<std::vector<std::string>>> PgTestServer::Query(const std::str
   return rows;
 }
 
-Status PgTestServer::Exec(const std::string& db, const std::string& sql) const { return Query(db, sql).status(); }
+Status PgTestServer::Exec(const std::string& db, const std::string& sql) const {
+  return Query(db, sql).status();
+}
 
 std::string PgTestServer::Value(const std::string& db, const std::string& sql) const {
   auto r = Query(db, sql);
@@ -159,15 +163,16 @@ std::string PgTestServer::Value(const std::string& db, const std::string& sql) c
 }
 
 int PgTestServer::Shell(const std::string& command) const {
-  std::string cmd = "PGHOST=127.0.0.1 PGPORT=" + std::to_string(port_) + " PGUSER=postgres PATH='" + bin_ +
-                    "':\"$PATH\" " + command;
+  std::string cmd = "PGHOST=127.0.0.1 PGPORT=" + std::to_string(port_) + " PGUSER=postgres PATH='" +
+                    bin_ + "':\"$PATH\" " + command;
   int rc = std::system(cmd.c_str());
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }
 
 void PgTestServer::Stop() {
   if (base_.empty()) return;
-  std::string cmd = "PG_BASE='" + base_ + "' PG_BIN='" + bin_ + "' '" + script_ + "' purge >/dev/null 2>&1";
+  std::string cmd =
+      "PG_BASE='" + base_ + "' PG_BIN='" + bin_ + "' '" + script_ + "' purge >/dev/null 2>&1";
   if (std::system(cmd.c_str()) != 0) fs::remove_all(base_);
   base_.clear();
 }

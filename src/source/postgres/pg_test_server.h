@@ -30,7 +30,7 @@ class PgTestServer {
   static PgTestServer* Get(std::string* why, bool* missing);
 
   int port() const { return port_; }
-  const std::string& bin() const { return bin_; }          // server programs
+  const std::string& bin() const { return bin_; }            // server programs
   const std::string& password() const { return password_; }  // the superuser's
   // postgresql://user@127.0.0.1:port/db (no password: PGPASSWORD has it).
   std::string Dsn(const std::string& db, const std::string& user = "postgres") const;
@@ -38,7 +38,8 @@ class PgTestServer {
   // Runs SQL (one or more statements) as the superuser in `db`.
   Status Exec(const std::string& db, const std::string& sql) const;
   // The rows of a query, each column as text ("" for NULL).
-  Result<std::vector<std::vector<std::string>>> Query(const std::string& db, const std::string& sql) const;
+  Result<std::vector<std::vector<std::string>>> Query(const std::string& db,
+                                                      const std::string& sql) const;
   // The first column of the first row ("" if none); fails the test on error.
   std::string Value(const std::string& db, const std::string& sql) const;
   // Runs a shell command line with this server's PG* settings; its exit status.
@@ -54,17 +55,18 @@ class PgTestServer {
 }  // namespace ward::source::pg
 
 // In a fixture's SetUp: sets `server`, or skips/fails the test.
-#define WARD_REQUIRE_POSTGRES(server)                                                               \
-  do {                                                                                              \
-    std::string ward_pg_why_;                                                                       \
-    bool ward_pg_missing_ = false;                                                                  \
-    (server) = ::ward::source::pg::PgTestServer::Get(&ward_pg_why_, &ward_pg_missing_);             \
-    if ((server) == nullptr) {                                                                      \
-      if (ward_pg_missing_ && std::getenv("CI") == nullptr) {                                       \
-        GTEST_SKIP() << "PostgreSQL integration tests skipped: " << ward_pg_why_                    \
-                     << "; install it with scripts/install-deps.sh --test";                         \
-      }                                                                                             \
-      FAIL() << "PostgreSQL integration tests cannot run"                                           \
-             << (ward_pg_missing_ ? " (CI is set, so this is a failure): " : ": ") << ward_pg_why_; \
-    }                                                                                               \
+#define WARD_REQUIRE_POSTGRES(server)                                                   \
+  do {                                                                                  \
+    std::string ward_pg_why_;                                                           \
+    bool ward_pg_missing_ = false;                                                      \
+    (server) = ::ward::source::pg::PgTestServer::Get(&ward_pg_why_, &ward_pg_missing_); \
+    if ((server) == nullptr) {                                                          \
+      if (ward_pg_missing_ && std::getenv("CI") == nullptr) {                           \
+        GTEST_SKIP() << "PostgreSQL integration tests skipped: " << ward_pg_why_        \
+                     << "; install it with scripts/install-deps.sh --test";             \
+      }                                                                                 \
+      FAIL() << "PostgreSQL integration tests cannot run"                               \
+             << (ward_pg_missing_ ? " (CI is set, so this is a failure): " : ": ")      \
+             << ward_pg_why_;                                                           \
+    }                                                                                   \
   } while (0)

@@ -27,9 +27,8 @@
 // Thread safety: a source or target is used by one thread at a time.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -44,9 +43,9 @@ struct PostgresSourceOptions {
   std::string dsn;                  // postgresql://user@host:port/db; must name the database
   bool schema_only = false;         // pg_dump --schema-only
   std::vector<std::string> tables;  // [schema.]name each; empty: the whole database
-  std::string pg_dump;              // empty: /usr/lib/postgresql/<server major>/bin/pg_dump, else PATH
-  bool forward_stderr = true;       // also copy pg_dump's stderr to ours
-  std::string label = "postgres";   // names the source in error messages
+  std::string pg_dump;         // empty: /usr/lib/postgresql/<server major>/bin/pg_dump, else PATH
+  bool forward_stderr = true;  // also copy pg_dump's stderr to ours
+  std::string label = "postgres";  // names the source in error messages
 };
 
 // Plan keys: dsn (required), mode ("logical"; "physical" is not supported
@@ -74,16 +73,18 @@ struct PostgresRestoreOptions {
   // against; encoding/lc_collate/lc_ctype/owner shape CREATE DATABASE. Swap
   // needs it. Without it, counts are reported but not checked.
   nlohmann::json position = nlohmann::json::object();
-  std::string pg_restore;           // empty: matching the target server's major, else PATH
-  bool forward_stderr = true;       // also copy pg_restore's stderr to ours
+  std::string pg_restore;      // empty: matching the target server's major, else PATH
+  bool forward_stderr = true;  // also copy pg_restore's stderr to ours
 };
 
-Result<std::unique_ptr<RestoreTarget>> MakePostgresRestoreTarget(const PostgresRestoreOptions& options);
+Result<std::unique_ptr<RestoreTarget>> MakePostgresRestoreTarget(
+    const PostgresRestoreOptions& options);
 // From the CLI's options; `position` as for PostgresRestoreOptions.
-Result<std::unique_ptr<RestoreTarget>> MakePostgresRestoreTarget(const RestoreTargetOptions& options,
-                                                                 const nlohmann::json& position);
+Result<std::unique_ptr<RestoreTarget>> MakePostgresRestoreTarget(
+    const RestoreTargetOptions& options, const nlohmann::json& position);
 // Without a recorded position: counts are reported, not checked; no swap.
-Result<std::unique_ptr<RestoreTarget>> MakePostgresRestoreTarget(const RestoreTargetOptions& options);
+Result<std::unique_ptr<RestoreTarget>> MakePostgresRestoreTarget(
+    const RestoreTargetOptions& options);
 
 // The position of a PostgreSQL source inside a snapshot's `sources` JSON:
 // the object itself for a single-source snapshot, sources[part]["position"]

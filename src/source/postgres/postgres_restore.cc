@@ -22,7 +22,8 @@ constexpr size_t kStreamBuffer = 1 << 20;
 constexpr int kMaxNameBytes = 63;  // NAMEDATALEN - 1
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Cuts a UTF-8 string to at most `n` bytes without splitting a character.
@@ -61,23 +62,25 @@ class PostgresRestoreTarget : public RestoreTarget {
 
   PostgresRestoreOptions o_;
   pg::ConnInfo info_;
-  std::string db_;                       // the database restored into
-  std::string live_;                     // swap: the live database
-  std::string maintenance_db_;           // where CREATE/ALTER DATABASE run
-  std::vector<QualifiedName> tables_;    // chosen tables
-  bool checked_ = false;                 // the snapshot recorded row counts
+  std::string db_;                     // the database restored into
+  std::string live_;                   // swap: the live database
+  std::string maintenance_db_;         // where CREATE/ALTER DATABASE run
+  std::vector<QualifiedName> tables_;  // chosen tables
+  bool checked_ = false;               // the snapshot recorded row counts
   std::map<std::string, int64_t> expected_;
   bool attempted_ = false, restored_ = false;
   std::vector<std::string> applied_, skipped_;  // database settings and grants
 };
 
-Result<std::unique_ptr<RestoreTarget>> PostgresRestoreTarget::Create(const PostgresRestoreOptions& options) {
+Result<std::unique_ptr<RestoreTarget>> PostgresRestoreTarget::Create(
+    const PostgresRestoreOptions& options) {
   std::unique_ptr<PostgresRestoreTarget> t(new PostgresRestoreTarget(options));
   WARD_ASSIGN_OR_RETURN(t->info_, pg::ConnInfo::Parse(options.to, "--to"));
   t->db_ = t->info_.dbname();
   if (t->db_.empty()) {
-    return InvalidArgumentError("--to must name the new database to restore into, e.g. "
-                                "postgresql://user@host:5432/app_restored");
+    return InvalidArgumentError(
+        "--to must name the new database to restore into, e.g. "
+        "postgresql://user@host:5432/app_restored");
   }
   if (t->db_.size() > kMaxNameBytes) {
     return InvalidArgumentError("--to: database name '" + t->db_ + "' is longer than 63 bytes");
@@ -86,11 +89,13 @@ Result<std::unique_ptr<RestoreTarget>> PostgresRestoreTarget::Create(const Postg
     for (const auto& name : pg::SplitTableList(item)) {
       auto q = pg::ParseQualifiedName(name);
       if (!q.ok()) return q.status().WithContext("--tables");
-      if (std::find(t->tables_.begin(), t->tables_.end(), *q) == t->tables_.end()) t->tables_.push_back(*q);
+      if (std::find(t->tables_.begin(), t->tables_.end(), *q) == t->tables_.end())
+        t->tables_.push_back(*q);
     }
   }
   const nlohmann::json& pos = options.position;
-  if (!pos.is_object()) return InvalidArgumentError("the snapshot's recorded position is not a JSON object");
+  if (!pos.is_object())
+    return InvalidArgumentError("the snapshot's recorded position is not a JSON object");
   if (pos.contains("row_counts") && pos["row_counts"].is_object()) {
     t->checked_ = true;
     std::vector<std::string> all;
@@ -114,7 +119,8 @@ Result<std::unique_ptr<RestoreTarget>> PostgresRestoreTarget::Create(const Postg
     std::set<size_t> used;
     for (const auto& key : all) {
       auto k = pg::ParseQualifiedName(key);
-      if (!k.ok()) return InvalidArgumentError("the snapshot's table name '" + key + "' cannot be parsed");
+      if (!k.ok())
+        return InvalidArgumentError("the snapshot's table name '" + key + "' cannot be parsed");
       bool wanted = t->tables_.empty() ||
                     (names.count(k->name) && (!all_qualified || schemas.count(k->schema)));
       if (!wanted) continue;
@@ -126,29 +132,34 @@ Result<std::unique_ptr<RestoreTarget>> PostgresRestoreTarget::Create(const Postg
     }
     for (size_t i = 0; i < t->tables_.size(); ++i) {
       if (!used.count(i)) {
-        return NotFoundError("--tables: '" + t->tables_[i].Quoted() +
-                             "' is not a table in this snapshot's dump (it has: " + JoinNames(all, 8) + ")");
+        return NotFoundError(
+            "--tables: '" + t->tables_[i].Quoted() +
+            "' is not a table in this snapshot's dump (it has: " + JoinNames(all, 8) + ")");
       }
     }
   }
   if (options.swap) {
     if (!t->checked_) {
       return FailedPreconditionError(
-          "--swap needs the row counts recorded in the snapshot, to check the restored database before the "
+          "--swap needs the row counts recorded in the snapshot, to check the restored database "
+          "before the "
           "live one is renamed; this snapshot has none");
     }
     t->live_ = options.live;
     if (t->live_.empty() && pos.contains("database") && pos["database"].is_string()) {
       t->live_ = pos["database"].get<std::string>();
     }
-    if (t->live_.empty()) return InvalidArgumentError("--swap: the snapshot does not name its live database");
+    if (t->live_.empty())
+      return InvalidArgumentError("--swap: the snapshot does not name its live database");
     if (t->live_ == t->db_) {
       return InvalidArgumentError("--swap: restore into a new database (e.g. " + t->live_ +
-                                  "_restored), not into the live database '" + t->live_ + "' itself");
+                                  "_restored), not into the live database '" + t->live_ +
+                                  "' itself");
     }
     if (!t->tables_.empty()) {
-      return InvalidArgumentError("--swap cannot be combined with --tables: the restored database would "
-                                  "replace the live one with only some of its tables");
+      return InvalidArgumentError(
+          "--swap cannot be combined with --tables: the restored database would "
+          "replace the live one with only some of its tables");
     }
   }
   t->maintenance_db_ = (t->db_ == "postgres" || t->live_ == "postgres") ? "template1" : "postgres";
@@ -156,7 +167,8 @@ Result<std::unique_ptr<RestoreTarget>> PostgresRestoreTarget::Create(const Postg
 }
 
 Result<bool> PostgresRestoreTarget::DatabaseExists(PgConn& admin, const std::string& name) {
-  WARD_ASSIGN_OR_RETURN(pg::PgResult r, admin.Exec("SELECT 1 FROM pg_database WHERE datname = $1", {name}));
+  WARD_ASSIGN_OR_RETURN(pg::PgResult r,
+                        admin.Exec("SELECT 1 FROM pg_database WHERE datname = $1", {name}));
   return r.rows() > 0;
 }
 
@@ -181,8 +193,8 @@ Status PostgresRestoreTarget::CreateDatabase(PgConn& admin) {
   }
   Status s = admin.Exec(sql).status();
   if (!s.ok()) {
-    return s.WithContext("creating database '" + db_ + "' (encoding " + text("encoding") + ", locale " +
-                         text("lc_collate") + ", as the snapshot's database had)");
+    return s.WithContext("creating database '" + db_ + "' (encoding " + text("encoding") +
+                         ", locale " + text("lc_collate") + ", as the snapshot's database had)");
   }
   return Status::OK();
 }
@@ -210,7 +222,8 @@ Status PostgresRestoreTarget::CreateSchemas() {
   if (schemas.empty()) return Status::OK();
   WARD_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Connect(info_, db_));
   for (const auto& schema : schemas) {
-    WARD_RETURN_IF_ERROR(conn->Exec("CREATE SCHEMA IF NOT EXISTS " + pg::QuoteIdent(schema)).status());
+    WARD_RETURN_IF_ERROR(
+        conn->Exec("CREATE SCHEMA IF NOT EXISTS " + pg::QuoteIdent(schema)).status());
   }
   return Status::OK();
 }
@@ -218,8 +231,9 @@ Status PostgresRestoreTarget::CreateSchemas() {
 // Settings whose value is a list of separately quoted items (pg_dump's
 // GUC_LIST_QUOTE set): ALTER ... SET search_path = 'a', 'b', not 'a, b'.
 bool IsListSetting(const std::string& name) {
-  return name == "search_path" || name == "temp_tablespaces" || name == "session_preload_libraries" ||
-         name == "local_preload_libraries" || name == "shared_preload_libraries";
+  return name == "search_path" || name == "temp_tablespaces" ||
+         name == "session_preload_libraries" || name == "local_preload_libraries" ||
+         name == "shared_preload_libraries";
 }
 
 // "name=value" as recorded from pg_db_role_setting -> "name TO value...".
@@ -278,7 +292,8 @@ void PostgresRestoreTarget::ApplyDatabaseProperties(PgConn& admin) {
         continue;
       }
       std::string sql = role.empty() ? "ALTER DATABASE " + db + " SET " + *clause
-                                     : "ALTER ROLE " + pg::QuoteIdent(role) + " IN DATABASE " + db + " SET " + *clause;
+                                     : "ALTER ROLE " + pg::QuoteIdent(role) + " IN DATABASE " + db +
+                                           " SET " + *clause;
       if (!role.empty() && !role_exists(role)) {
         skipped_.push_back(sql + ": role " + role + " does not exist here");
         continue;
@@ -312,7 +327,8 @@ void PostgresRestoreTarget::ApplyDatabaseProperties(PgConn& admin) {
 
 Status PostgresRestoreTarget::RunPgRestore(Reader& content, int server_version) {
   const std::string bin = pg::FindPgTool("pg_restore", server_version, o_.pg_restore);
-  std::vector<std::string> argv = {bin, "--dbname=" + info_.ToConninfo(db_), "--exit-on-error", "--no-password"};
+  std::vector<std::string> argv = {bin, "--dbname=" + info_.ToConninfo(db_), "--exit-on-error",
+                                   "--no-password"};
   if (o_.no_owner) {
     argv.push_back("--no-owner");
     argv.push_back("--no-privileges");
@@ -328,9 +344,10 @@ Status PostgresRestoreTarget::RunPgRestore(Reader& content, int server_version) 
   auto w = pg::CommandWriter::Start(argv, o_.forward_stderr);
   if (!w.ok()) {
     if (w.status().code() == StatusCode::kNotFound) {
-      return NotFoundError("'" + bin +
-                           "' not found: install the PostgreSQL client programs (Debian: postgresql-client-" +
-                           std::to_string(server_version / 10000) + ")");
+      return NotFoundError(
+          "'" + bin +
+          "' not found: install the PostgreSQL client programs (Debian: postgresql-client-" +
+          std::to_string(server_version / 10000) + ")");
     }
     return w.status();
   }
@@ -348,8 +365,11 @@ Status PostgresRestoreTarget::RunPgRestore(Reader& content, int server_version) 
     std::string hint;
     const std::string& m = fin.message();
     if (m.find("role \"") != std::string::npos && m.find("does not exist") != std::string::npos) {
-      hint = "; the dump's owners must exist on this server: create those roles, or restore with no_owner";
-    } else if (m.find("must be owner") != std::string::npos || m.find("permission denied") != std::string::npos) {
+      hint =
+          "; the dump's owners must exist on this server: create those roles, or restore with "
+          "no_owner";
+    } else if (m.find("must be owner") != std::string::npos ||
+               m.find("permission denied") != std::string::npos) {
       hint = "; restore as a superuser or the owner of the dumped objects, or with no_owner";
     } else if (m.find("unsupported version") != std::string::npos) {
       hint = "; the dump comes from a newer PostgreSQL: use a newer pg_restore and server";
@@ -359,28 +379,33 @@ Status PostgresRestoreTarget::RunPgRestore(Reader& content, int server_version) 
   return Status::OK();
 }
 
-Status PostgresRestoreTarget::RestoreFile(const std::string& path, const repo::Node&, Reader& content) {
+Status PostgresRestoreTarget::RestoreFile(const std::string& path, const repo::Node&,
+                                          Reader& content) {
   if (attempted_) {
-    return InvalidArgumentError("the restored path holds more than one file: restore one PostgreSQL dump at a "
-                                "time (e.g. SNAPSHOT:postgres)");
+    return InvalidArgumentError(
+        "the restored path holds more than one file: restore one PostgreSQL dump at a "
+        "time (e.g. SNAPSHOT:postgres)");
   }
   attempted_ = true;
   if (!EndsWith(path, ".pgdump")) {
-    return InvalidArgumentError("'" + path + "' is not a PostgreSQL dump made by ward (*.pgdump): restore it "
+    return InvalidArgumentError("'" + path +
+                                "' is not a PostgreSQL dump made by ward (*.pgdump): restore it "
                                 "with --target DIR instead");
   }
   WARD_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> admin, PgConn::Connect(info_, maintenance_db_));
   WARD_ASSIGN_OR_RETURN(bool exists, DatabaseExists(*admin, db_));
   if (exists) {
-    return AlreadyExistsError(Where() + " already exists: ward restores only into a new database; pick "
+    return AlreadyExistsError(Where() +
+                              " already exists: ward restores only into a new database; pick "
                               "another name in --to, or drop it first (DROP DATABASE " +
                               pg::QuoteIdent(db_) + ")");
   }
   if (o_.swap) {
     WARD_ASSIGN_OR_RETURN(bool live, DatabaseExists(*admin, live_));
     if (!live) {
-      return NotFoundError("--swap: there is no live database '" + live_ + "' at " + info_.Endpoint() +
-                           " to replace (the snapshot was taken from '" + live_ + "')");
+      return NotFoundError("--swap: there is no live database '" + live_ + "' at " +
+                           info_.Endpoint() + " to replace (the snapshot was taken from '" + live_ +
+                           "')");
     }
   }
   WARD_RETURN_IF_ERROR(CreateDatabase(*admin));
@@ -398,14 +423,17 @@ Status PostgresRestoreTarget::RestoreFile(const std::string& path, const repo::N
 Status PostgresRestoreTarget::Swap(nlohmann::json* report) {
   WARD_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> admin, PgConn::Connect(info_, maintenance_db_));
   const std::string old = CutUtf8(live_, kMaxNameBytes - 19) + "_old_" + pg::UtcNow("%Y%m%d%H%M%S");
-  const std::string by_hand = "ALTER DATABASE " + pg::QuoteIdent(live_) + " RENAME TO " + pg::QuoteIdent(old) +
-                              "; ALTER DATABASE " + pg::QuoteIdent(db_) + " RENAME TO " + pg::QuoteIdent(live_);
+  const std::string by_hand = "ALTER DATABASE " + pg::QuoteIdent(live_) + " RENAME TO " +
+                              pg::QuoteIdent(old) + "; ALTER DATABASE " + pg::QuoteIdent(db_) +
+                              " RENAME TO " + pg::QuoteIdent(live_);
   const std::string kept = "; nothing was renamed, the restored database '" + db_ +
                            "' is kept: once they are gone, swap by hand with: " + by_hand;
   WARD_ASSIGN_OR_RETURN(bool live, DatabaseExists(*admin, live_));
   if (!live) return NotFoundError("--swap: the live database '" + live_ + "' is gone" + kept);
   WARD_ASSIGN_OR_RETURN(bool taken, DatabaseExists(*admin, old));
-  if (taken) return AlreadyExistsError("--swap: database '" + old + "' already exists; try again in a second");
+  if (taken)
+    return AlreadyExistsError("--swap: database '" + old +
+                              "' already exists; try again in a second");
 
   auto sessions = [&]() {
     return admin->Exec(
@@ -420,26 +448,31 @@ Status PostgresRestoreTarget::Swap(nlohmann::json* report) {
   if (active.rows() > 0) {
     std::vector<std::string> who;
     for (int i = 0; i < active.rows(); ++i) {
-      who.push_back("pid " + active.Get(i, 0) + " on '" + active.Get(i, 1) + "' (user " + active.Get(i, 2) +
-                    (active.Get(i, 3).empty() ? "" : ", application '" + active.Get(i, 3) + "'") + ", from " +
-                    active.Get(i, 4) + ")");
+      who.push_back("pid " + active.Get(i, 0) + " on '" + active.Get(i, 1) + "' (user " +
+                    active.Get(i, 2) +
+                    (active.Get(i, 3).empty() ? "" : ", application '" + active.Get(i, 3) + "'") +
+                    ", from " + active.Get(i, 4) + ")");
     }
     if (!o_.terminate_connections) {
       return FailedPreconditionError("--swap: " + std::to_string(active.rows()) +
                                      " session(s) still use the databases: " + JoinNames(who, 5) +
-                                     "; stop the application first (or let ward terminate them)" + kept);
+                                     "; stop the application first (or let ward terminate them)" +
+                                     kept);
     }
     // Keep new sessions out while the old ones are ended, then rename.
-    WARD_ASSIGN_OR_RETURN(pg::PgResult allow,
-                          admin->Exec("SELECT datallowconn::text FROM pg_database WHERE datname = $1", {live_}));
+    WARD_ASSIGN_OR_RETURN(
+        pg::PgResult allow,
+        admin->Exec("SELECT datallowconn::text FROM pg_database WHERE datname = $1", {live_}));
     if (allow.rows() > 0) allow_before = allow.Get(0, 0);
     WARD_RETURN_IF_ERROR(
-        admin->Exec("ALTER DATABASE " + pg::QuoteIdent(live_) + " ALLOW_CONNECTIONS false").status());
+        admin->Exec("ALTER DATABASE " + pg::QuoteIdent(live_) + " ALLOW_CONNECTIONS false")
+            .status());
     locked_out = true;
     Status term = admin
-                      ->Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                             "WHERE datname IN ($1, $2) AND pid <> pg_backend_pid()",
-                             {live_, db_})
+                      ->Exec(
+                          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname IN ($1, $2) AND pid <> pg_backend_pid()",
+                          {live_, db_})
                       .status();
     for (int i = 0; term.ok() && i < 100; ++i) {
       auto left = sessions();
@@ -461,10 +494,12 @@ Status PostgresRestoreTarget::Swap(nlohmann::json* report) {
   // Both renames or neither: the live database is never lost, only renamed.
   Status s = admin->Exec("BEGIN").status();
   if (s.ok()) {
-    s = admin->Exec("ALTER DATABASE " + pg::QuoteIdent(live_) + " RENAME TO " + pg::QuoteIdent(old)).status();
+    s = admin->Exec("ALTER DATABASE " + pg::QuoteIdent(live_) + " RENAME TO " + pg::QuoteIdent(old))
+            .status();
   }
   if (s.ok()) {
-    s = admin->Exec("ALTER DATABASE " + pg::QuoteIdent(db_) + " RENAME TO " + pg::QuoteIdent(live_)).status();
+    s = admin->Exec("ALTER DATABASE " + pg::QuoteIdent(db_) + " RENAME TO " + pg::QuoteIdent(live_))
+            .status();
   }
   if (s.ok()) s = admin->Exec("COMMIT").status();
   if (!s.ok()) {
@@ -477,8 +512,11 @@ Status PostgresRestoreTarget::Swap(nlohmann::json* report) {
     return s.WithContext("--swap" + kept.substr(1));
   }
   if (locked_out) {
-    Status back = admin->Exec("ALTER DATABASE " + pg::QuoteIdent(old) + " ALLOW_CONNECTIONS " + allow_before).status();
-    if (!back.ok()) (*report)["warning"] = "the old database still refuses connections: " + back.message();
+    Status back =
+        admin->Exec("ALTER DATABASE " + pg::QuoteIdent(old) + " ALLOW_CONNECTIONS " + allow_before)
+            .status();
+    if (!back.ok())
+      (*report)["warning"] = "the old database still refuses connections: " + back.message();
   }
   (*report)["swapped"] = true;
   (*report)["live"] = live_;
@@ -488,40 +526,46 @@ Status PostgresRestoreTarget::Swap(nlohmann::json* report) {
 
 Result<nlohmann::json> PostgresRestoreTarget::Finish() {
   if (!restored_) {
-    return NotFoundError("the restored path holds no PostgreSQL dump (*.pgdump): pick the snapshot's postgres "
-                         "source, e.g. SNAPSHOT:postgres");
+    return NotFoundError(
+        "the restored path holds no PostgreSQL dump (*.pgdump): pick the snapshot's postgres "
+        "source, e.g. SNAPSHOT:postgres");
   }
   WARD_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Connect(info_, db_));
   nlohmann::json tables = nlohmann::json::object();
   std::vector<std::string> mismatches;
   auto count = [&](const std::string& key) -> Result<std::optional<int64_t>> {
-    WARD_ASSIGN_OR_RETURN(pg::PgResult r,
-                          conn->Exec("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n "
-                                     "ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
-                                     {key}));
+    WARD_ASSIGN_OR_RETURN(
+        pg::PgResult r,
+        conn->Exec("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n "
+                   "ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
+                   {key}));
     if (r.rows() == 0) return std::optional<int64_t>();
-    WARD_ASSIGN_OR_RETURN(pg::PgResult c, conn->Exec("SELECT count(*) FROM " + pg::QuoteIdent(r.Get(0, 0)) + "." +
-                                                      pg::QuoteIdent(r.Get(0, 1))));
+    WARD_ASSIGN_OR_RETURN(pg::PgResult c,
+                          conn->Exec("SELECT count(*) FROM " + pg::QuoteIdent(r.Get(0, 0)) + "." +
+                                     pg::QuoteIdent(r.Get(0, 1))));
     return std::optional<int64_t>(std::stoll(c.Get(0, 0)));
   };
   if (checked_) {
     for (const auto& [key, want] : expected_) {
       WARD_ASSIGN_OR_RETURN(std::optional<int64_t> got, count(key));
-      tables[key] = {{"expected", want}, {"restored", got ? nlohmann::json(*got) : nlohmann::json(nullptr)}};
+      tables[key] = {{"expected", want},
+                     {"restored", got ? nlohmann::json(*got) : nlohmann::json(nullptr)}};
       if (!got) {
-        mismatches.push_back(key + " is missing (" + std::to_string(want) + " rows in the snapshot)");
+        mismatches.push_back(key + " is missing (" + std::to_string(want) +
+                             " rows in the snapshot)");
       } else if (*got != want) {
-        mismatches.push_back(key + " has " + std::to_string(*got) + " rows, the snapshot recorded " +
-                             std::to_string(want));
+        mismatches.push_back(key + " has " + std::to_string(*got) +
+                             " rows, the snapshot recorded " + std::to_string(want));
       }
     }
   } else {
     // No recorded counts to compare with: report what is there.
     WARD_ASSIGN_OR_RETURN(
         pg::PgResult all,
-        conn->Exec("SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
-                   "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' "
-                   "AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1"));
+        conn->Exec(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' "
+            "AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1"));
     for (int i = 0; i < all.rows(); ++i) {
       WARD_ASSIGN_OR_RETURN(std::optional<int64_t> got, count(all.Get(i, 0)));
       tables[all.Get(i, 0)] = {{"expected", nullptr},
@@ -543,7 +587,8 @@ Result<nlohmann::json> PostgresRestoreTarget::Finish() {
   }
   if (!mismatches.empty()) {
     return DataLossError(Where() + " does not match the snapshot: " + JoinNames(mismatches, 5) +
-                         (o_.swap ? "; nothing was swapped" : "") + "; the database is kept for inspection (drop it with DROP DATABASE " +
+                         (o_.swap ? "; nothing was swapped" : "") +
+                         "; the database is kept for inspection (drop it with DROP DATABASE " +
                          pg::QuoteIdent(db_) + ")");
   }
   if (o_.swap) WARD_RETURN_IF_ERROR(Swap(&report));
@@ -552,12 +597,13 @@ Result<nlohmann::json> PostgresRestoreTarget::Finish() {
 
 }  // namespace
 
-Result<std::unique_ptr<RestoreTarget>> MakePostgresRestoreTarget(const PostgresRestoreOptions& options) {
+Result<std::unique_ptr<RestoreTarget>> MakePostgresRestoreTarget(
+    const PostgresRestoreOptions& options) {
   return PostgresRestoreTarget::Create(options);
 }
 
-Result<std::unique_ptr<RestoreTarget>> MakePostgresRestoreTarget(const RestoreTargetOptions& options,
-                                                                 const nlohmann::json& position) {
+Result<std::unique_ptr<RestoreTarget>> MakePostgresRestoreTarget(
+    const RestoreTargetOptions& options, const nlohmann::json& position) {
   PostgresRestoreOptions o;
   o.to = options.to;
   o.tables = options.tables;
@@ -566,7 +612,8 @@ Result<std::unique_ptr<RestoreTarget>> MakePostgresRestoreTarget(const RestoreTa
   return PostgresRestoreTarget::Create(o);
 }
 
-Result<std::unique_ptr<RestoreTarget>> MakePostgresRestoreTarget(const RestoreTargetOptions& options) {
+Result<std::unique_ptr<RestoreTarget>> MakePostgresRestoreTarget(
+    const RestoreTargetOptions& options) {
   return MakePostgresRestoreTarget(options, nlohmann::json::object());
 }
 
@@ -574,7 +621,8 @@ nlohmann::json PostgresPosition(const nlohmann::json& sources, const std::string
   if (!sources.is_object()) return nlohmann::json::object();
   if (sources.contains("row_counts") || sources.contains("lsn")) return sources;
   auto position_of = [](const nlohmann::json& entry) {
-    if (entry.is_object() && entry.contains("position") && entry["position"].is_object()) return entry["position"];
+    if (entry.is_object() && entry.contains("position") && entry["position"].is_object())
+      return entry["position"];
     return nlohmann::json::object();
   };
   if (!part.empty()) {

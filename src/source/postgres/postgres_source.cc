@@ -45,8 +45,9 @@ class PostgresLogicalSource;
 // pg_dump has finished, and collects the row counts that run alongside.
 class PgDumpReader : public Reader {
  public:
-  PgDumpReader(PostgresLogicalSource* source, std::unique_ptr<PgConn> conn, std::unique_ptr<Reader> dump,
-               std::vector<Table> counted, bool counting, nlohmann::json position)
+  PgDumpReader(PostgresLogicalSource* source, std::unique_ptr<PgConn> conn,
+               std::unique_ptr<Reader> dump, std::vector<Table> counted, bool counting,
+               nlohmann::json position)
       : source_(source),
         conn_(std::move(conn)),
         dump_(std::move(dump)),
@@ -72,7 +73,8 @@ class PostgresLogicalSource : public Source {
     const std::string what = "postgres source '" + options.label + "': dsn";
     WARD_ASSIGN_OR_RETURN(pg::ConnInfo info, pg::ConnInfo::Parse(options.dsn, what));
     if (info.dbname().empty()) {
-      return InvalidArgumentError(what + " names no database: write postgresql://user@host:5432/dbname");
+      return InvalidArgumentError(what +
+                                  " names no database: write postgresql://user@host:5432/dbname");
     }
     for (const auto& t : options.tables) {
       auto q = pg::ParseQualifiedName(t);
@@ -115,7 +117,9 @@ class PostgresLogicalSource : public Source {
   std::string Kind() const override { return "postgres"; }
   nlohmann::json Position() const override { return position_; }
 
-  std::string Label() const { return "postgres source '" + options_.label + "' (" + info_.Describe() + ")"; }
+  std::string Label() const {
+    return "postgres source '" + options_.label + "' (" + info_.Describe() + ")";
+  }
   void SetPosition(nlohmann::json p) { position_ = std::move(p); }
 
  private:
@@ -137,7 +141,8 @@ Result<std::vector<Table>> PostgresLogicalSource::ChosenTables(PgConn& conn) {
   std::set<std::string> seen;
   if (options_.tables.empty()) {
     WARD_ASSIGN_OR_RETURN(pg::PgResult r, conn.Exec(kAllTablesSql));
-    for (int i = 0; i < r.rows(); ++i) out.push_back({r.Get(i, 0), r.Get(i, 1), r.Get(i, 2), r.Get(i, 3)});
+    for (int i = 0; i < r.rows(); ++i)
+      out.push_back({r.Get(i, 0), r.Get(i, 1), r.Get(i, 2), r.Get(i, 3)});
     return out;
   }
   for (const auto& t : options_.tables) {
@@ -217,8 +222,9 @@ WHERE d.datname = current_database() ORDER BY 2, 3)sql"));
   } else {
     nlohmann::json grants = nlohmann::json::array();
     for (int i = 0; i < acl.rows(); ++i) {
-      grants.push_back(
-          {{"grantee", acl.Get(i, 1)}, {"privilege", acl.Get(i, 2)}, {"grantable", acl.Get(i, 3) == "t"}});
+      grants.push_back({{"grantee", acl.Get(i, 1)},
+                        {"privilege", acl.Get(i, 2)},
+                        {"grantable", acl.Get(i, 3) == "t"}});
     }
     pos["database_grants"] = grants;
   }
@@ -258,22 +264,24 @@ WHERE d.datname = current_database() ORDER BY 2, 3)sql"));
 
   const std::string pg_dump = pg::FindPgTool("pg_dump", conn->server_version(), options_.pg_dump);
   pos["pg_dump"] = pg_dump;
-  std::vector<std::string> argv = {pg_dump,         "--format=custom",
-                                   "--compress=0",  "--no-password",
-                                   "--snapshot=" + snapshot, "--dbname=" + info_.ToConninfo()};
+  std::vector<std::string> argv = {
+      pg_dump,         "--format=custom",        "--compress=0",
+      "--no-password", "--snapshot=" + snapshot, "--dbname=" + info_.ToConninfo()};
   if (options_.schema_only) argv.push_back("--schema-only");
   if (!tables.empty() && !options_.tables.empty()) {
     argv.push_back("--strict-names");
-    for (const auto& t : tables) argv.push_back("--table=" + pg::QuoteIdent(t.schema) + "." + pg::QuoteIdent(t.name));
+    for (const auto& t : tables)
+      argv.push_back("--table=" + pg::QuoteIdent(t.schema) + "." + pg::QuoteIdent(t.name));
   }
   auto dump = RunCommandReader(argv, options_.forward_stderr);
   if (!dump.ok()) {
     if (dump.status().code() == StatusCode::kNotFound) {
-      return NotFoundError("'" + pg_dump +
-                           "' not found: install the PostgreSQL client programs matching the server "
-                           "(Debian: postgresql-client-" +
-                           std::to_string(conn->server_version() / 10000) +
-                           ") or set pg_dump = \"/path/to/pg_dump\" in the plan");
+      return NotFoundError(
+          "'" + pg_dump +
+          "' not found: install the PostgreSQL client programs matching the server "
+          "(Debian: postgresql-client-" +
+          std::to_string(conn->server_version() / 10000) +
+          ") or set pg_dump = \"/path/to/pg_dump\" in the plan");
     }
     return dump.status();
   }
@@ -283,14 +291,14 @@ WHERE d.datname = current_database() ORDER BY 2, 3)sql"));
   if (!options_.schema_only && !counted.empty()) {
     std::string sql;
     for (const auto& t : counted) {
-      sql += "SELECT count(*) FROM " + pg::QuoteIdent(t.schema) + "." + pg::QuoteIdent(t.name) + ";";
+      sql +=
+          "SELECT count(*) FROM " + pg::QuoteIdent(t.schema) + "." + pg::QuoteIdent(t.name) + ";";
     }
     WARD_RETURN_IF_ERROR(conn->Send(sql));
     counting = true;
   }
-  return std::unique_ptr<Reader>(
-      std::make_unique<PgDumpReader>(this, std::move(conn), std::move(*dump), std::move(counted), counting,
-                                     std::move(pos)));
+  return std::unique_ptr<Reader>(std::make_unique<PgDumpReader>(
+      this, std::move(conn), std::move(*dump), std::move(counted), counting, std::move(pos)));
 }
 
 Status PgDumpReader::Finish() {
@@ -302,8 +310,8 @@ Status PgDumpReader::Finish() {
     if (!results.ok()) {
       counted = results.status().WithContext("counting rows");
     } else if (results->size() != counted_.size()) {
-      counted = InternalError("counting rows: " + std::to_string(results->size()) + " results for " +
-                              std::to_string(counted_.size()) + " tables");
+      counted = InternalError("counting rows: " + std::to_string(results->size()) +
+                              " results for " + std::to_string(counted_.size()) + " tables");
     } else {
       for (size_t i = 0; i < counted_.size(); ++i) {
         counts[counted_[i].key] = std::stoll((*results)[i].Get(0, 0));
@@ -318,7 +326,8 @@ Status PgDumpReader::Finish() {
   if (!counted.ok()) return counted.WithContext(source_->Label());
   if (!dumped.ok()) return dumped.WithContext(source_->Label());
   Status commit = conn_->Exec("COMMIT").status();
-  if (!commit.ok()) return commit.WithContext(source_->Label() + ": ending the snapshot transaction");
+  if (!commit.ok())
+    return commit.WithContext(source_->Label() + ": ending the snapshot transaction");
   conn_.reset();
   position_["row_counts"] = std::move(counts);
   source_->SetPosition(std::move(position_));
@@ -336,13 +345,14 @@ Result<std::unique_ptr<Source>> MakePostgresSource(const plan::PlanSource& ps) {
   o.label = ps.name;
   WARD_ASSIGN_OR_RETURN(std::string mode, ps.String("mode", false, "logical"));
   if (mode == "physical") {
-    return UnimplementedError("source '" + ps.name +
-                              "': mode = \"physical\" (base backup + WAL archive) is not yet supported; "
-                              "use mode = \"logical\" (pg_dump)");
+    return UnimplementedError(
+        "source '" + ps.name +
+        "': mode = \"physical\" (base backup + WAL archive) is not yet supported; "
+        "use mode = \"logical\" (pg_dump)");
   }
   if (mode != "logical") {
-    return InvalidArgumentError("source '" + ps.name + "': mode must be \"logical\" or \"physical\", not \"" +
-                                mode + "\"");
+    return InvalidArgumentError(
+        "source '" + ps.name + "': mode must be \"logical\" or \"physical\", not \"" + mode + "\"");
   }
   WARD_ASSIGN_OR_RETURN(o.dsn, ps.String("dsn", true));
   WARD_ASSIGN_OR_RETURN(o.schema_only, ps.Bool("schema_only"));

@@ -3,6 +3,8 @@
 // repository, RunRestoreToTarget into a new database, and everything
 // compared row by row. Also the ways it must fail: a dump killed midway, a
 // bad DSN, a wrong password, an existing target database, a mismatch.
+#include "source/postgres/postgres.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -20,7 +22,6 @@
 #include "source/postgres/dsn.h"
 #include "source/postgres/pg_conn.h"
 #include "source/postgres/pg_test_server.h"
-#include "source/postgres/postgres.h"
 #include "storage/local/local_backend.h"
 
 namespace ward::source {
@@ -29,21 +30,27 @@ namespace {
 namespace fs = std::filesystem;
 using pg::PgTestServer;
 
-bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool Contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 // Every user table of a database -> "rows:md5 of its rows in a fixed order".
 // Rows are compared as their text form (bytea as hex, jsonb normalised).
 std::map<std::string, std::string> Digest(const PgTestServer& pg, const std::string& db) {
   std::map<std::string, std::string> out;
-  auto tables = pg.Query(db,
-                         "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
-                         "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' "
-                         "AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'");
+  auto tables =
+      pg.Query(db,
+               "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
+               "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' "
+               "AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'");
   EXPECT_TRUE(tables.ok()) << tables.status().ToString();
   if (!tables.ok()) return out;
   for (const auto& row : *tables) {
-    out[row[0]] = pg.Value(db, "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), "
-                               "'')) FROM " + row[0] + " t");
+    out[row[0]] = pg.Value(
+        db,
+        "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), "
+        "'')) FROM " +
+            row[0] + " t");
   }
   return out;
 }
@@ -76,7 +83,8 @@ class PostgresTest : public ::testing::Test {
   }
 
   std::unique_ptr<repo::Repository> Open() {
-    auto r = repo::Repository::Open(storage::NewLocalBackend(base_ + "/repo"), "pw", repo::OpenOptions());
+    auto r = repo::Repository::Open(storage::NewLocalBackend(base_ + "/repo"), "pw",
+                                    repo::OpenOptions());
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? std::move(*r) : nullptr;
   }
@@ -88,7 +96,8 @@ class PostgresTest : public ::testing::Test {
   void MakeShop(const std::string& db) {
     ASSERT_TRUE(pg_->Exec("postgres", "DROP DATABASE IF EXISTS " + pg::QuoteIdent(db)).ok());
     ASSERT_TRUE(pg_->Exec("postgres", "CREATE DATABASE " + pg::QuoteIdent(db)).ok());
-    ASSERT_EQ(pg_->Shell("pgbench -i -s 1 -q " + db + " >/dev/null 2>&1"), 0) << "pgbench -i failed";
+    ASSERT_EQ(pg_->Shell("pgbench -i -s 1 -q " + db + " >/dev/null 2>&1"), 0)
+        << "pgbench -i failed";
     Status s = pg_->Exec(db, R"sql(
 DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'shop_owner') THEN CREATE ROLE shop_owner; END IF;
@@ -120,10 +129,12 @@ INSERT INTO other.pgbench_branches VALUES (1), (2), (3);
     ASSERT_TRUE(s.ok()) << s.ToString();
     // Database-level properties, which pg_dump leaves out without --create.
     const std::string q = pg::QuoteIdent(db);
-    s = pg_->Exec("postgres", "ALTER DATABASE " + q + " SET work_mem = '8MB'; ALTER DATABASE " + q +
-                                  " SET search_path = \"$user\", public, other; ALTER ROLE shop_owner IN DATABASE " +
-                                  q + " SET statement_timeout = '5min'; REVOKE ALL ON DATABASE " + q +
-                                  " FROM PUBLIC; GRANT CONNECT ON DATABASE " + q + " TO shop_owner");
+    s = pg_->Exec(
+        "postgres",
+        "ALTER DATABASE " + q + " SET work_mem = '8MB'; ALTER DATABASE " + q +
+            " SET search_path = \"$user\", public, other; ALTER ROLE shop_owner IN DATABASE " + q +
+            " SET statement_timeout = '5min'; REVOKE ALL ON DATABASE " + q +
+            " FROM PUBLIC; GRANT CONNECT ON DATABASE " + q + " TO shop_owner");
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
@@ -158,7 +169,8 @@ INSERT INTO other.pgbench_branches VALUES (1), (2), (3);
   }
 
   bool DatabaseExists(const std::string& db) {
-    return pg_->Value("postgres", "SELECT count(*) FROM pg_database WHERE datname = '" + db + "'") == "1";
+    return pg_->Value("postgres",
+                      "SELECT count(*) FROM pg_database WHERE datname = '" + db + "'") == "1";
   }
 
   size_t SnapshotCount() {
@@ -190,10 +202,11 @@ TEST_F(PostgresTest, BackupAndRestoreGiveBackEveryRowOfTheSnapshot) {
 
   // While pg_dump runs, more rows arrive: neither the dump nor the recorded
   // counts may contain them (one exported snapshot for both).
-  std::string late = Wrapper("pg_dump_with_late_writes", "'" + pg_->bin() + "/psql' -X -q -d '" + pg_->Dsn(live_) +
-                                                             "' -c \"INSERT INTO odd (id, note) SELECT 900000 + i, "
-                                                             "'late' FROM generate_series(1, 100) i\" || exit 9\n"
-                                                             "exec \"$REAL\" \"$@\"");
+  std::string late = Wrapper("pg_dump_with_late_writes",
+                             "'" + pg_->bin() + "/psql' -X -q -d '" + pg_->Dsn(live_) +
+                                 "' -c \"INSERT INTO odd (id, note) SELECT 900000 + i, "
+                                 "'late' FROM generate_series(1, 100) i\" || exit 9\n"
+                                 "exec \"$REAL\" \"$@\"");
   auto b = Backup({{"pg_dump", late}});
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_EQ(pg_->Value(live_, "SELECT count(*) FROM odd"), "5100");
@@ -242,37 +255,52 @@ TEST_F(PostgresTest, BackupAndRestoreGiveBackEveryRowOfTheSnapshot) {
   EXPECT_EQ(Digest(*pg_, restored), before);
   EXPECT_EQ(pg_->Value(restored, "SELECT last_value || '/' || is_called FROM odd_seq"), seq);
   EXPECT_EQ(pg_->Value(restored, "SELECT count(*) FROM odd_view"), "2500");
-  EXPECT_EQ(pg_->Value(restored, "SELECT count(*) FROM pg_indexes WHERE indexname = 'odd_doc'"), "1");
-  EXPECT_EQ(pg_->Value(restored, "SELECT count(*) FROM odd WHERE raw IS NOT NULL AND position('\\x00'::bytea in raw) > 0"),
-            "4500");
+  EXPECT_EQ(pg_->Value(restored, "SELECT count(*) FROM pg_indexes WHERE indexname = 'odd_doc'"),
+            "1");
+  EXPECT_EQ(
+      pg_->Value(
+          restored,
+          "SELECT count(*) FROM odd WHERE raw IS NOT NULL AND position('\\x00'::bytea in raw) > 0"),
+      "4500");
   EXPECT_EQ(pg_->Value(restored, "SELECT note FROM odd WHERE id = 1000"),
             pg_->Value(live_, "SELECT note FROM odd WHERE id = 1000"));
   // Owners as dumped (the role exists on this server).
-  EXPECT_EQ(pg_->Value(restored, "SELECT tableowner FROM pg_tables WHERE tablename = 'Mixed Case'"), "shop_owner");
+  EXPECT_EQ(pg_->Value(restored, "SELECT tableowner FROM pg_tables WHERE tablename = 'Mixed Case'"),
+            "shop_owner");
   // Its database-level settings and grants are the original's.
   auto props = [&](const std::string& db) {
-    return pg_->Value("postgres",
-                      "SELECT coalesce(string_agg(coalesce(r.rolname, '*') || ':' || (SELECT string_agg(x, '|' ORDER BY x) FROM unnest(s.setconfig) x), "
-                      "';' ORDER BY 1), '') || ' ' || coalesce(d.datacl::text, 'default') FROM pg_database d "
-                      "LEFT JOIN pg_db_role_setting s ON s.setdatabase = d.oid LEFT JOIN pg_roles r ON r.oid = s.setrole "
-                      "WHERE d.datname = '" + db + "' GROUP BY d.datacl::text");
+    return pg_->Value(
+        "postgres",
+        "SELECT coalesce(string_agg(coalesce(r.rolname, '*') || ':' || (SELECT string_agg(x, '|' "
+        "ORDER BY x) FROM unnest(s.setconfig) x), "
+        "';' ORDER BY 1), '') || ' ' || coalesce(d.datacl::text, 'default') FROM pg_database d "
+        "LEFT JOIN pg_db_role_setting s ON s.setdatabase = d.oid LEFT JOIN pg_roles r ON r.oid = "
+        "s.setrole "
+        "WHERE d.datname = '" +
+            db + "' GROUP BY d.datacl::text");
   };
   EXPECT_TRUE(Contains(props(live_), "search_path=\"$user\", public, other")) << props(live_);
   EXPECT_EQ(props(restored), props(live_));
-  // 3 settings; REVOKE from PUBLIC; CONNECT, CREATE, TEMPORARY for the owner; CONNECT for shop_owner.
+  // 3 settings; REVOKE from PUBLIC; CONNECT, CREATE, TEMPORARY for the owner; CONNECT for
+  // shop_owner.
   EXPECT_EQ((*report)["database_properties"].size(), 8u) << report->dump();
   // The new database uses the original's encoding and locale.
-  EXPECT_EQ(pg_->Value("postgres", "SELECT pg_encoding_to_char(encoding) || ' ' || datcollate FROM pg_database "
-                                   "WHERE datname = '" + restored + "'"),
-            pg_->Value("postgres", "SELECT pg_encoding_to_char(encoding) || ' ' || datcollate FROM pg_database "
-                                   "WHERE datname = '" + live_ + "'"));
+  EXPECT_EQ(pg_->Value("postgres",
+                       "SELECT pg_encoding_to_char(encoding) || ' ' || datcollate FROM pg_database "
+                       "WHERE datname = '" +
+                           restored + "'"),
+            pg_->Value("postgres",
+                       "SELECT pg_encoding_to_char(encoding) || ' ' || datcollate FROM pg_database "
+                       "WHERE datname = '" +
+                           live_ + "'"));
 
   // no_owner: everything belongs to the restoring role.
   PostgresRestoreOptions plain = To(live_ + "_plain");
   plain.no_owner = true;
   auto r2 = Restore(snap, plain);
   ASSERT_TRUE(r2.ok()) << r2.status().ToString();
-  EXPECT_EQ(pg_->Value(live_ + "_plain", "SELECT tableowner FROM pg_tables WHERE tablename = 'Mixed Case'"),
+  EXPECT_EQ(pg_->Value(live_ + "_plain",
+                       "SELECT tableowner FROM pg_tables WHERE tablename = 'Mixed Case'"),
             "postgres");
   EXPECT_EQ(Digest(*pg_, live_ + "_plain"), before);
 }
@@ -306,7 +334,8 @@ TEST_F(PostgresTest, ChosenTablesAreDumpedAndRestored) {
   ASSERT_TRUE(view_only.ok()) << view_only.status().ToString();
   auto vr = Restore(view_only->snapshot, To(live_ + "_view"));
   ASSERT_FALSE(vr.ok());
-  EXPECT_TRUE(Contains(vr.status().message(), "relation \"public.odd\" does not exist")) << vr.status().message();
+  EXPECT_TRUE(Contains(vr.status().message(), "relation \"public.odd\" does not exist"))
+      << vr.status().message();
   EXPECT_FALSE(DatabaseExists(live_ + "_view"));
 
   // --tables on restore, from a full backup.
@@ -318,8 +347,9 @@ TEST_F(PostgresTest, ChosenTablesAreDumpedAndRestored) {
   ASSERT_TRUE(two.ok()) << two.status().ToString();
   EXPECT_EQ((*two)["tables"].size(), 2u) << two->dump();
   auto d = Digest(*pg_, live_ + "_two");
-  EXPECT_EQ(d, (std::map<std::string, std::string>{{"public.pgbench_tellers", before["public.pgbench_tellers"]},
-                                                   {"public.odd", before["public.odd"]}}));
+  EXPECT_EQ(d, (std::map<std::string, std::string>{
+                   {"public.pgbench_tellers", before["public.pgbench_tellers"]},
+                   {"public.odd", before["public.odd"]}}));
 
   // A schema-qualified name picks that schema only (its schema is created).
   o = To(live_ + "_other");
@@ -327,7 +357,8 @@ TEST_F(PostgresTest, ChosenTablesAreDumpedAndRestored) {
   auto other = Restore(full->snapshot, o);
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   EXPECT_EQ(Digest(*pg_, live_ + "_other"),
-            (std::map<std::string, std::string>{{"other.pgbench_branches", before["other.pgbench_branches"]}}));
+            (std::map<std::string, std::string>{
+                {"other.pgbench_branches", before["other.pgbench_branches"]}}));
 
   // An unqualified name is every table of that name, as pg_restore reads it,
   // and the report says so.
@@ -350,7 +381,8 @@ TEST_F(PostgresTest, ChosenTablesAreDumpedAndRestored) {
   size_t snaps = SnapshotCount();
   auto missing = Backup({{"tables", {"pgbench_accounts", "no_such_table"}}});
   ASSERT_FALSE(missing.ok());
-  EXPECT_TRUE(Contains(missing.status().message(), "'no_such_table' does not exist")) << missing.status().message();
+  EXPECT_TRUE(Contains(missing.status().message(), "'no_such_table' does not exist"))
+      << missing.status().message();
   EXPECT_EQ(SnapshotCount(), snaps);
 }
 
@@ -364,7 +396,9 @@ TEST_F(PostgresTest, SchemaOnlyDumpRestoresEmptyTables) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ((*r)["tables"]["public.pgbench_accounts"]["restored"], 0);
   EXPECT_EQ(pg_->Value(live_ + "_schema", "SELECT count(*) FROM odd_view"), "0");
-  EXPECT_EQ(pg_->Value(live_ + "_schema", "SELECT count(*) FROM pg_indexes WHERE indexname = 'odd_doc'"), "1");
+  EXPECT_EQ(
+      pg_->Value(live_ + "_schema", "SELECT count(*) FROM pg_indexes WHERE indexname = 'odd_doc'"),
+      "1");
 }
 
 TEST_F(PostgresTest, SwapRenamesLiveToOldOnlyWhenNobodyUsesIt) {
@@ -373,7 +407,8 @@ TEST_F(PostgresTest, SwapRenamesLiveToOldOnlyWhenNobodyUsesIt) {
   auto b = Backup(nlohmann::json::object());
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   // The live database moves on after the backup.
-  ASSERT_TRUE(pg_->Exec(live_, "INSERT INTO odd (id, note) VALUES (999999, 'after the backup')").ok());
+  ASSERT_TRUE(
+      pg_->Exec(live_, "INSERT INTO odd (id, note) VALUES (999999, 'after the backup')").ok());
 
   // A session on the live database blocks the swap; nothing is renamed and
   // the restored database is kept.
@@ -403,7 +438,8 @@ TEST_F(PostgresTest, SwapRenamesLiveToOldOnlyWhenNobodyUsesIt) {
   EXPECT_EQ(old.size(), live_.size() + 5 + 14);
   EXPECT_FALSE(DatabaseExists(live_ + "_new"));
   EXPECT_EQ(Digest(*pg_, live_), before);  // live is now the snapshot
-  EXPECT_EQ(pg_->Value(old, "SELECT note FROM odd WHERE id = 999999"), "after the backup");  // old kept
+  EXPECT_EQ(pg_->Value(old, "SELECT note FROM odd WHERE id = 999999"),
+            "after the backup");  // old kept
 
   // With terminate_connections, sessions on the live database are ended.
   auto again = pg::PgConn::Connect(*info);
@@ -428,7 +464,8 @@ TEST_F(PostgresTest, SwapRenamesLiveToOldOnlyWhenNobodyUsesIt) {
 TEST_F(PostgresTest, FailedDumpsStoreNoSnapshot) {
   MakeShop(live_);
   // pg_dump dies midway (SIGPIPE after 64 KiB of output has been streamed).
-  std::string cut = Wrapper("pg_dump_cut", "\"$REAL\" \"$@\" | head -c 65536\nexit ${PIPESTATUS[0]}");
+  std::string cut =
+      Wrapper("pg_dump_cut", "\"$REAL\" \"$@\" | head -c 65536\nexit ${PIPESTATUS[0]}");
   auto b = Backup({{"pg_dump", cut}});
   ASSERT_FALSE(b.ok());
   EXPECT_TRUE(Contains(b.status().message(), "postgres source 'postgres'")) << b.status().message();
@@ -443,11 +480,12 @@ TEST_F(PostgresTest, FailedDumpsStoreNoSnapshot) {
   EXPECT_EQ(SnapshotCount(), 0u);
 
   // The server ends pg_dump's session while it is blocked mid-stream.
-  std::string killed = Wrapper(
-      "pg_dump_terminated",
-      "set -o pipefail\n( sleep 0.5; '" + pg_->bin() + "/psql' -X -q -d '" + pg_->Dsn("postgres") +
-          "' -c \"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pg_dump'\" "
-          ">/dev/null ) &\n\"$REAL\" \"$@\" | { sleep 1.5; cat; }");
+  std::string killed =
+      Wrapper("pg_dump_terminated", "set -o pipefail\n( sleep 0.5; '" + pg_->bin() +
+                                        "/psql' -X -q -d '" + pg_->Dsn("postgres") +
+                                        "' -c \"SELECT pg_terminate_backend(pid) FROM "
+                                        "pg_stat_activity WHERE application_name = 'pg_dump'\" "
+                                        ">/dev/null ) &\n\"$REAL\" \"$@\" | { sleep 1.5; cat; }");
   b = Backup({{"pg_dump", killed}});
   ASSERT_FALSE(b.ok());
   EXPECT_TRUE(Contains(b.status().message(), "pg_dump_terminated' failed")) << b.status().message();
@@ -467,24 +505,27 @@ TEST_F(PostgresTest, FailedDumpsStoreNoSnapshot) {
 TEST_F(PostgresTest, ConnectionProblemsGiveOneLineNamingServerAndWhatToCheck) {
   MakeShop(live_);
   const std::string port = std::to_string(pg_->port());
-  auto check = [&](const nlohmann::json& config, StatusCode code, const std::vector<std::string>& parts) {
+  auto check = [&](const nlohmann::json& config, StatusCode code,
+                   const std::vector<std::string>& parts) {
     auto start = std::chrono::steady_clock::now();
     auto b = Backup(config);
     ASSERT_FALSE(b.ok()) << config.dump();
     EXPECT_EQ(b.status().code(), code) << b.status().ToString();
     EXPECT_FALSE(Contains(b.status().message(), "\n")) << b.status().message();
     EXPECT_FALSE(Contains(b.status().message(), pg_->password())) << b.status().message();
-    for (const auto& p : parts) EXPECT_TRUE(Contains(b.status().message(), p)) << b.status().message();
+    for (const auto& p : parts)
+      EXPECT_TRUE(Contains(b.status().message(), p)) << b.status().message();
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(8)) << config.dump();
   };
   check({{"dsn", pg_->Dsn("no_such_db")}}, StatusCode::kNotFound,
         {"database 'no_such_db' does not exist at 127.0.0.1:" + port, "check the database name"});
   int closed = pg_->port() == 1 ? 2 : 1;
   check({{"dsn", "postgresql://postgres@127.0.0.1:" + std::to_string(closed) + "/" + live_}},
-        StatusCode::kUnavailable, {"127.0.0.1:" + std::to_string(closed), "connection refused", "is running"});
+        StatusCode::kUnavailable,
+        {"127.0.0.1:" + std::to_string(closed), "connection refused", "is running"});
   // Unroutable (TEST-NET-1): fails within connect_timeout, not the TCP timeout.
-  check({{"dsn", "postgresql://postgres@192.0.2.1:5432/" + live_ + "?connect_timeout=2"}}, StatusCode::kUnavailable,
-        {"192.0.2.1:5432"});
+  check({{"dsn", "postgresql://postgres@192.0.2.1:5432/" + live_ + "?connect_timeout=2"}},
+        StatusCode::kUnavailable, {"192.0.2.1:5432"});
 
   auto good = Backup(nlohmann::json::object());
   ASSERT_TRUE(good.ok()) << good.status().ToString();
@@ -498,7 +539,8 @@ TEST_F(PostgresTest, ConnectionProblemsGiveOneLineNamingServerAndWhatToCheck) {
   EXPECT_TRUE(Contains(r.status().message(), "wrong password")) << r.status().message();
   ::unsetenv("PGPASSWORD");
   ::setenv("PGPASSFILE", (base_ + "/no-pgpass").c_str(), 1);
-  check(nlohmann::json::object(), StatusCode::kPermissionDenied, {"asks for a password", "~/.pgpass"});
+  check(nlohmann::json::object(), StatusCode::kPermissionDenied,
+        {"asks for a password", "~/.pgpass"});
   ::unsetenv("PGPASSFILE");
 
   // ~/.pgpass (via PGPASSFILE) works like PGPASSWORD.
@@ -519,10 +561,13 @@ TEST_F(PostgresTest, ConnectionProblemsGiveOneLineNamingServerAndWhatToCheck) {
 
 TEST_F(PostgresTest, BackupRoleWithoutRestorePointPrivilegeStillBacksUp) {
   MakeShop(live_);
-  Status s = pg_->Exec("postgres",
-                       "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ward_backup') THEN "
-                       "CREATE ROLE ward_backup LOGIN PASSWORD '" + pg_->password() + "'; END IF; END $$; "
-                       "GRANT pg_read_all_data TO ward_backup");
+  Status s = pg_->Exec(
+      "postgres",
+      "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ward_backup') THEN "
+      "CREATE ROLE ward_backup LOGIN PASSWORD '" +
+          pg_->password() +
+          "'; END IF; END $$; "
+          "GRANT pg_read_all_data TO ward_backup");
   ASSERT_TRUE(s.ok()) << s.ToString();
   // The shop database admits only those granted CONNECT.
   auto refused = Backup({{"dsn", pg_->Dsn(live_, "ward_backup")}});
@@ -545,14 +590,17 @@ TEST_F(PostgresTest, RestoreNeverTouchesAnExistingDatabase) {
   auto b = Backup(nlohmann::json::object());
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   ASSERT_TRUE(pg_->Exec("postgres", "CREATE DATABASE " + live_ + "_taken").ok());
-  ASSERT_TRUE(pg_->Exec(live_ + "_taken", "CREATE TABLE keep (x int); INSERT INTO keep VALUES (42)").ok());
+  ASSERT_TRUE(
+      pg_->Exec(live_ + "_taken", "CREATE TABLE keep (x int); INSERT INTO keep VALUES (42)").ok());
   auto r = Restore(b->snapshot, To(live_ + "_taken"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kAlreadyExists);
   EXPECT_TRUE(Contains(r.status().message(), "DROP DATABASE")) << r.status().message();
   EXPECT_TRUE(Contains(r.status().message(), "another name")) << r.status().message();
   EXPECT_EQ(pg_->Value(live_ + "_taken", "SELECT x FROM keep"), "42");
-  EXPECT_EQ(pg_->Value(live_ + "_taken", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), "1");
+  EXPECT_EQ(
+      pg_->Value(live_ + "_taken", "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+      "1");
 }
 
 TEST_F(PostgresTest, RowCountMismatchFailsTheRestoreAndBlocksTheSwap) {
@@ -567,7 +615,8 @@ TEST_F(PostgresTest, RowCountMismatchFailsTheRestoreAndBlocksTheSwap) {
   auto r = Restore(b->snapshot, o);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
-  EXPECT_TRUE(Contains(r.status().message(), "public.odd has 5000 rows, the snapshot recorded 4999"))
+  EXPECT_TRUE(
+      Contains(r.status().message(), "public.odd has 5000 rows, the snapshot recorded 4999"))
       << r.status().message();
   EXPECT_TRUE(Contains(r.status().message(), "public.gone is missing")) << r.status().message();
   EXPECT_TRUE(Contains(r.status().message(), "nothing was swapped")) << r.status().message();
@@ -577,7 +626,8 @@ TEST_F(PostgresTest, RowCountMismatchFailsTheRestoreAndBlocksTheSwap) {
 
 TEST_F(PostgresTest, BrokenArchiveLeavesNoHalfRestoredDatabase) {
   // Something that calls itself a dump but is not one.
-  auto src = CommandSource::Create({{"sh", "-c", "head -c 200000 /dev/urandom"}, "fake.pgdump", false});
+  auto src =
+      CommandSource::Create({{"sh", "-c", "head -c 200000 /dev/urandom"}, "fake.pgdump", false});
   ASSERT_TRUE(src.ok());
   auto b = engine::RunBackup(*Open(), **src, engine::BackupOptions(), nullptr);
   ASSERT_TRUE(b.ok()) << b.status().ToString();

@@ -133,7 +133,8 @@ class Input {
       end_ = have;
     }
     while (end_ < n) {
-      WARD_ASSIGN_OR_RETURN(size_t got, r_.Read(std::span<uint8_t>(buf_.data() + end_, buf_.size() - end_)));
+      WARD_ASSIGN_OR_RETURN(size_t got,
+                            r_.Read(std::span<uint8_t>(buf_.data() + end_, buf_.size() - end_)));
       if (got == 0) {
         truncated_ = true;
         return OutOfRangeError("end of stream");
@@ -163,8 +164,9 @@ class Parser {
     Status s = Body();
     if (s.ok()) return std::move(info_);
     if (in_.truncated() && s.code() == StatusCode::kOutOfRange) {
-      return DataLossError("RDB truncated at byte " + std::to_string(in_.received()) + Context() +
-                           ": the data ends where more was expected (an interrupted transfer or a cut file)");
+      return DataLossError(
+          "RDB truncated at byte " + std::to_string(in_.received()) + Context() +
+          ": the data ends where more was expected (an interrupted transfer or a cut file)");
     }
     return s;
   }
@@ -228,7 +230,9 @@ class Parser {
     const uint64_t at = in_.offset();
     bool encoded = false;
     WARD_ASSIGN_OR_RETURN(uint64_t v, Len(&encoded));
-    if (encoded) return DamagedAt(at, std::string("expected a length for ") + what + ", found a string encoding");
+    if (encoded)
+      return DamagedAt(at,
+                       std::string("expected a length for ") + what + ", found a string encoding");
     return v;
   }
 
@@ -251,7 +255,9 @@ class Parser {
       case 2: {
         const size_t n = size_t(1) << len;
         WARD_ASSIGN_OR_RETURN(uint64_t u, LoadLe(n));
-        int64_t v = n == 1 ? int64_t(int8_t(u)) : n == 2 ? int64_t(int16_t(u)) : int64_t(int32_t(u));
+        int64_t v = n == 1   ? int64_t(int8_t(u))
+                    : n == 2 ? int64_t(int16_t(u))
+                             : int64_t(int32_t(u));
         std::string text = std::to_string(v);
         out->assign(text.begin(), text.end());
         return Status::OK();
@@ -259,35 +265,47 @@ class Parser {
       case 3:
         return ReadLzf(out, max, what, at);
       default:
-        return DamagedAt(at, std::string(what) + " has the unknown string encoding " + std::to_string(len));
+        return DamagedAt(
+            at, std::string(what) + " has the unknown string encoding " + std::to_string(len));
     }
   }
 
-  Status ReadLzf(Bytes* out, uint64_t max, const char* what, uint64_t at) {
+  // An LZF string: decompressed into *out, or only checked if out is null;
+  // *length receives its decompressed length.
+  Status ReadLzf(Bytes* out, uint64_t max, const char* what, uint64_t at,
+                 uint64_t* length = nullptr) {
     WARD_ASSIGN_OR_RETURN(uint64_t clen, Len("a compressed string's length"));
     WARD_ASSIGN_OR_RETURN(uint64_t ulen, Len("a compressed string's length"));
     if (ulen > max || ulen / 88 > clen) {
-      return DamagedAt(at, std::string(what) + " claims " + std::to_string(ulen) +
-                               " bytes from " + std::to_string(clen) + " LZF-compressed bytes");
+      return DamagedAt(at, std::string(what) + " claims " + std::to_string(ulen) + " bytes from " +
+                               std::to_string(clen) + " LZF-compressed bytes");
     }
+    if (length) *length = ulen;
     lzf_.clear();
     WARD_RETURN_IF_ERROR(in_.ReadAppend(&lzf_, clen));
+    if (out == nullptr) {
+      Status s = LzfCheck(lzf_, size_t(ulen));
+      if (!s.ok()) return DamagedAt(at, std::string(what) + ": " + s.message());
+      return Status::OK();
+    }
     auto d = LzfDecompress(lzf_, size_t(ulen));
     if (!d.ok()) return DamagedAt(at, std::string(what) + ": " + d.status().message());
     *out = std::move(*d);
     return Status::OK();
   }
 
-  // Consumes an RDB string without keeping it (LZF is still decompressed, to
-  // check it).
-  Status SkipString(const char* what) {
+  // Consumes an RDB string without keeping it (LZF data is still checked);
+  // *length receives its length (1 for integers).
+  Status SkipString(const char* what, uint64_t* length = nullptr) {
     const uint64_t at = in_.offset();
     bool encoded = false;
     WARD_ASSIGN_OR_RETURN(uint64_t len, Len(&encoded));
+    if (length) *length = encoded ? 1 : len;
     if (!encoded) return in_.Skip(len);
     if (len <= 2) return in_.Skip(size_t(1) << len);
-    if (len == 3) return ReadLzf(&scratch_, UINT64_MAX, what, at);
-    return DamagedAt(at, std::string(what) + " has the unknown string encoding " + std::to_string(len));
+    if (len == 3) return ReadLzf(nullptr, UINT64_MAX, what, at, length);
+    return DamagedAt(at,
+                     std::string(what) + " has the unknown string encoding " + std::to_string(len));
   }
 
   // Reads a string holding an encoded container and validates it with `fn`.
@@ -369,7 +387,8 @@ class Parser {
           WARD_RETURN_IF_ERROR(ReadString(&k, kMaxKeyLength, "an AUX field name"));
           WARD_RETURN_IF_ERROR(ReadString(&v, kMaxKeyLength, "an AUX field value"));
           info_.aux.emplace_back(std::string(AsString(k)), std::string(AsString(v)));
-          if (visitor_) WARD_RETURN_IF_ERROR(visitor_->OnAux(info_.aux.back().first, info_.aux.back().second));
+          if (visitor_)
+            WARD_RETURN_IF_ERROR(visitor_->OnAux(info_.aux.back().first, info_.aux.back().second));
           have_record_start = false;
           continue;
         }
@@ -386,7 +405,8 @@ class Parser {
           WARD_ASSIGN_OR_RETURN(module_id_, Len("a module ID"));
           where_module_ = true;
           WARD_ASSIGN_OR_RETURN(uint64_t when_op, Len("a module opcode"));
-          if (when_op != 2) return Damaged("module auxiliary data does not start with its 'when' field");
+          if (when_op != 2)
+            return Damaged("module auxiliary data does not start with its 'when' field");
           WARD_RETURN_IF_ERROR(Len("the module 'when' field").status());
           WARD_RETURN_IF_ERROR(ModuleValue());
           ++info_.module_aux;
@@ -394,8 +414,9 @@ class Parser {
           continue;
         }
         case 0xF6:  // FUNCTION_PRE_GA
-          return UnimplementedError("RDB byte " + std::to_string(at) +
-                                    ": functions in the Redis 7.0 release-candidate format are not supported");
+          return UnimplementedError(
+              "RDB byte " + std::to_string(at) +
+              ": functions in the Redis 7.0 release-candidate format are not supported");
         case 0xF5: {  // FUNCTION2
           where_ = "in a function library";
           function_.assign(1, 0xF5);
@@ -418,7 +439,8 @@ class Parser {
           break;
       }
       if (!IsValueType(op)) {
-        return DamagedAt(at, "unknown opcode " + std::to_string(op) + " (neither a value type nor an RDB opcode)");
+        return DamagedAt(at, "unknown opcode " + std::to_string(op) +
+                                 " (neither a value type nor an RDB opcode)");
       }
       key_.db = db;
       key_.type = op;
@@ -462,8 +484,9 @@ class Parser {
       WARD_ASSIGN_OR_RETURN(uint64_t stored, LoadLe(8));
       if (stored != 0 && stored != computed) {
         char buf[80];
-        std::snprintf(buf, sizeof buf, "the checksum says %016llx but the content hashes to %016llx",
-                      static_cast<unsigned long long>(stored), static_cast<unsigned long long>(computed));
+        std::snprintf(
+            buf, sizeof buf, "the checksum says %016llx but the content hashes to %016llx",
+            static_cast<unsigned long long>(stored), static_cast<unsigned long long>(computed));
         return DamagedAt(in_.offset() - 8, buf);
       }
       info_.checksum_verified = stored != 0;
@@ -530,8 +553,8 @@ class Parser {
   Result<uint64_t> Even(Result<uint64_t> n, uint64_t group, uint64_t at, const char* what) {
     if (!n.ok()) return n;
     if (*n % group != 0) {
-      return DamagedAt(at, std::string(what) + " holds " + std::to_string(*n) + " entries, not a multiple of " +
-                               std::to_string(group));
+      return DamagedAt(at, std::string(what) + " holds " + std::to_string(*n) +
+                               " entries, not a multiple of " + std::to_string(group));
     }
     return *n / group;
   }
@@ -576,8 +599,9 @@ class Parser {
         return n;
       }
       case kRdbModulePreGa:
-        return UnimplementedError("RDB byte " + std::to_string(in_.offset()) + Context() +
-                                  ": module values in the Redis 4.0 release-candidate format are not supported");
+        return UnimplementedError(
+            "RDB byte " + std::to_string(in_.offset()) + Context() +
+            ": module values in the Redis 4.0 release-candidate format are not supported");
       case kRdbModule2: {
         WARD_ASSIGN_OR_RETURN(uint64_t id, Len("a module type ID"));
         key_.module = ModuleTypeName(id);
@@ -629,21 +653,25 @@ class Parser {
       if (type == kRdbListQuicklist2) {
         WARD_ASSIGN_OR_RETURN(container, Len("a quicklist node's container"));
         if (container != 1 && container != 2) {
-          return DamagedAt(at, "quicklist node " + std::to_string(i) + " has the unknown container type " +
-                                   std::to_string(container));
+          return DamagedAt(at, "quicklist node " + std::to_string(i) +
+                                   " has the unknown container type " + std::to_string(container));
         }
       }
       const uint64_t data_at = in_.offset();
       if (container == 1) {  // plain: one large element
-        WARD_RETURN_IF_ERROR(ReadString(&blob_, UINT64_MAX, "a quicklist node"));
-        if (blob_.empty()) return DamagedAt(data_at, "quicklist node " + std::to_string(i) + " is empty");
+        uint64_t len = 0;
+        WARD_RETURN_IF_ERROR(SkipString("a quicklist node", &len));
+        if (len == 0) {
+          return DamagedAt(data_at, "quicklist node " + std::to_string(i) + " is empty");
+        }
         total += 1;
         continue;
       }
       auto n = type == kRdbListQuicklist2 ? Blob("a quicklist node", ValidateListpack)
                                           : Blob("a quicklist node", ValidateZiplist);
       if (!n.ok()) return n.status();
-      if (blob_.empty()) return DamagedAt(data_at, "quicklist node " + std::to_string(i) + " is empty");
+      if (blob_.empty())
+        return DamagedAt(data_at, "quicklist node " + std::to_string(i) + " is empty");
       total += *n;
     }
     return total;
@@ -655,20 +683,25 @@ class Parser {
       const uint64_t at = in_.offset();
       WARD_RETURN_IF_ERROR(ReadString(&blob_, 1024, "a stream node key"));
       if (blob_.size() != 16) {
-        return DamagedAt(at, "stream node key has " + std::to_string(blob_.size()) + " bytes, not 16");
+        return DamagedAt(at,
+                         "stream node key has " + std::to_string(blob_.size()) + " bytes, not 16");
       }
       WARD_RETURN_IF_ERROR(Blob("a stream listpack", ValidateStreamListpack).status());
     }
     WARD_ASSIGN_OR_RETURN(uint64_t length, Len("the stream length"));
-    if (length > 0 && nodes == 0) return Damaged("stream says it has " + std::to_string(length) + " entries but has no listpacks");
-    const int ids = type >= kRdbStreamListpacks2 ? 7 : 2;  // last ID; first ID, max deleted ID, entries added
+    if (length > 0 && nodes == 0)
+      return Damaged("stream says it has " + std::to_string(length) +
+                     " entries but has no listpacks");
+    const int ids =
+        type >= kRdbStreamListpacks2 ? 7 : 2;  // last ID; first ID, max deleted ID, entries added
     for (int i = 0; i < ids; ++i) WARD_RETURN_IF_ERROR(Len("a stream ID").status());
     WARD_ASSIGN_OR_RETURN(uint64_t groups, Len("the number of consumer groups"));
     for (uint64_t g = 0; g < groups; ++g) {
       WARD_RETURN_IF_ERROR(SkipString("a consumer group name"));
       WARD_RETURN_IF_ERROR(Len("a consumer group ID").status());
       WARD_RETURN_IF_ERROR(Len("a consumer group ID").status());
-      if (type >= kRdbStreamListpacks2) WARD_RETURN_IF_ERROR(Len("a consumer group offset").status());
+      if (type >= kRdbStreamListpacks2)
+        WARD_RETURN_IF_ERROR(Len("a consumer group offset").status());
       WARD_ASSIGN_OR_RETURN(uint64_t pel, Len("the size of a pending entries list"));
       for (uint64_t p = 0; p < pel; ++p) {
         WARD_RETURN_IF_ERROR(in_.Skip(16 + 8));  // raw ID, delivery time
@@ -677,7 +710,8 @@ class Parser {
       WARD_ASSIGN_OR_RETURN(uint64_t consumers, Len("the number of consumers"));
       for (uint64_t c = 0; c < consumers; ++c) {
         WARD_RETURN_IF_ERROR(SkipString("a consumer name"));
-        WARD_RETURN_IF_ERROR(in_.Skip(type >= kRdbStreamListpacks3 ? 16 : 8));  // seen (and active) time
+        WARD_RETURN_IF_ERROR(
+            in_.Skip(type >= kRdbStreamListpacks3 ? 16 : 8));  // seen (and active) time
         WARD_ASSIGN_OR_RETURN(uint64_t owned, Len("the size of a consumer's pending list"));
         for (uint64_t p = 0; p < owned; ++p) WARD_RETURN_IF_ERROR(in_.Skip(16));
       }
@@ -696,7 +730,7 @@ class Parser {
   bool where_module_ = false, where_type_ = false;
   uint64_t module_id_ = 0;
   uint8_t type_ = 0;
-  Bytes blob_, scratch_, lzf_, function_;
+  Bytes blob_, lzf_, function_;
 };
 
 }  // namespace

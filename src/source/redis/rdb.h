@@ -44,6 +44,9 @@ uint64_t RdbCrc64(uint64_t crc, ByteView data);
 // with rdbcompression yes). Fails unless `in` decodes to exactly `out_len`
 // bytes without reading or referring outside its buffers.
 Result<Bytes> LzfDecompress(ByteView in, size_t out_len);
+// The same verdict as LzfDecompress without producing the output (no
+// allocation): what validation needs.
+Status LzfCheck(ByteView in, size_t out_len);
 
 // The highest RDB version this parser reads (Redis 7.4).
 inline constexpr int kMaxRdbVersion = 12;
@@ -118,9 +121,9 @@ struct RdbInfo {
   uint64_t keys = 0;
   uint64_t keys_with_expiry = 0;
   std::map<uint64_t, uint64_t> keys_per_db;
-  uint64_t functions = 0;   // FUNCTION2 libraries
-  uint64_t module_aux = 0;  // MODULE_AUX records (not restorable by RESTORE)
-  uint64_t bytes = 0;       // total length of the RDB
+  uint64_t functions = 0;          // FUNCTION2 libraries
+  uint64_t module_aux = 0;         // MODULE_AUX records (not restorable by RESTORE)
+  uint64_t bytes = 0;              // total length of the RDB
   bool checksum_verified = false;  // false: version < 5, or saved with rdbchecksum no
   uint64_t checksum = 0;
 

@@ -186,15 +186,14 @@ class LpCursor {
       e->value = int64_t(Load64Le(p + 1));
       entry = 9;
     } else {
-      return Bad("listpack entry " + std::to_string(count_) + " at offset " +
-                 std::to_string(pos_) + " has the unknown encoding " + Hex8(b));
+      return Bad("listpack entry " + std::to_string(count_) + " at offset " + std::to_string(pos_) +
+                 " has the unknown encoding " + Hex8(b));
     }
     const size_t back = BacklenSize(entry);
     WARD_RETURN_IF_ERROR(need(entry + back));
     if (DecodeBacklen(p + entry + back - 1, p + entry) != entry) {
-      return Bad("listpack entry " + std::to_string(count_) + " at offset " +
-                 std::to_string(pos_) + ": its back-length does not match its length " +
-                 std::to_string(entry));
+      return Bad("listpack entry " + std::to_string(count_) + " at offset " + std::to_string(pos_) +
+                 ": its back-length does not match its length " + std::to_string(entry));
     }
     pos_ += entry + back;
     ++count_;
@@ -308,6 +307,44 @@ Result<Bytes> LzfDecompress(ByteView in, size_t out_len) {
                std::to_string(out_len));
   }
   return out;
+}
+
+Status LzfCheck(ByteView in, size_t out_len) {
+  if (out_len / 88 > in.size()) {
+    return Bad("LZF string claims " + std::to_string(out_len) + " bytes from " +
+               std::to_string(in.size()) + " compressed bytes, which LZF cannot encode");
+  }
+  // The same walk as LzfDecompress, keeping only the output position.
+  const uint8_t* ip = in.data();
+  const uint8_t* const in_end = ip + in.size();
+  size_t op = 0;
+  while (ip < in_end) {
+    const unsigned ctrl = *ip++;
+    if (ctrl < 32) {
+      const size_t len = ctrl + 1;
+      if (len > size_t(in_end - ip)) return Bad("LZF literal run goes past the compressed data");
+      if (len > out_len - op) return Bad("LZF data decodes to more than the declared length");
+      op += len;
+      ip += len;
+      continue;
+    }
+    size_t len = ctrl >> 5;
+    if (len == 7) {
+      if (ip >= in_end) return Bad("LZF back reference cut short");
+      len += *ip++;
+    }
+    if (ip >= in_end) return Bad("LZF back reference cut short");
+    const size_t back = ((ctrl & 0x1f) << 8) + *ip++ + 1;
+    len += 2;
+    if (back > op) return Bad("LZF back reference points before the start of the string");
+    if (len > out_len - op) return Bad("LZF data decodes to more than the declared length");
+    op += len;
+  }
+  if (op != out_len) {
+    return Bad("LZF data decodes to " + std::to_string(op) + " bytes, not the declared " +
+               std::to_string(out_len));
+  }
+  return Status::OK();
 }
 
 Result<uint64_t> ValidateListpack(ByteView lp) {
@@ -437,12 +474,12 @@ Result<uint64_t> ValidateZiplist(ByteView zl) {
     ++count;
   }
   if (pos != size - 1) {
-    return Bad("ziplist end byte at offset " + std::to_string(pos) + " of " +
-               std::to_string(size) + " bytes");
+    return Bad("ziplist end byte at offset " + std::to_string(pos) + " of " + std::to_string(size) +
+               " bytes");
   }
   if (tail != last) {
-    return Bad("ziplist tail offset " + std::to_string(tail) + " does not point at its last entry (" +
-               std::to_string(last) + ")");
+    return Bad("ziplist tail offset " + std::to_string(tail) +
+               " does not point at its last entry (" + std::to_string(last) + ")");
   }
   if (declared != 0xFFFF && declared != count) {
     return Bad("ziplist header says " + std::to_string(declared) + " entries but it holds " +
@@ -466,7 +503,7 @@ Result<uint64_t> ValidateIntset(ByteView is) {
   int64_t prev = 0;
   for (uint32_t i = 0; i < len; ++i) {
     const uint8_t* p = is.data() + 8 + size_t(i) * enc;
-    int64_t v = enc == 2 ? int64_t(int16_t(Load16Le(p)))
+    int64_t v = enc == 2   ? int64_t(int16_t(Load16Le(p)))
                 : enc == 4 ? int64_t(int32_t(Load32Le(p)))
                            : int64_t(Load64Le(p));
     if (i > 0 && v <= prev) {
@@ -535,8 +572,7 @@ Bytes MakeDumpPayload(ByteView body, int rdb_version) {
 }
 
 std::string ModuleTypeName(uint64_t module_id) {
-  static const char* kCharset =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static const char* kCharset = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string name(9, ' ');
   module_id >>= 10;
   for (int j = 8; j >= 0; --j) {

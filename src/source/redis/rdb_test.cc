@@ -55,7 +55,8 @@ struct Collected : RdbVisitor {
   }
 };
 
-Result<RdbInfo> Parse(ByteView data, Collected* c = nullptr, bool capture = true, size_t step = 1 << 20) {
+Result<RdbInfo> Parse(ByteView data, Collected* c = nullptr, bool capture = true,
+                      size_t step = 1 << 20) {
   BufferReader r(data, step);
   RdbParseOptions o;
   o.capture_values = capture;
@@ -251,14 +252,31 @@ TEST(Lzf, DecodesLiteralsAndOverlappingBackReferences) {
 
 TEST(Lzf, RejectsEveryKindOfDamage) {
   const Bytes good = {2, 'a', 'b', 'c', 0xE0, 0x00, 0x02};
-  EXPECT_FALSE(LzfDecompress(good, 11).ok());  // declared length too short
-  EXPECT_FALSE(LzfDecompress(good, 13).ok());  // too long
-  EXPECT_FALSE(LzfDecompress(Bytes{0x20, 0x05}, 3).ok());  // reference before the start
-  EXPECT_FALSE(LzfDecompress(Bytes{5, 'a', 'b'}, 6).ok());  // literal past the input
+  EXPECT_FALSE(LzfDecompress(good, 11).ok());                 // declared length too short
+  EXPECT_FALSE(LzfDecompress(good, 13).ok());                 // too long
+  EXPECT_FALSE(LzfDecompress(Bytes{0x20, 0x05}, 3).ok());     // reference before the start
+  EXPECT_FALSE(LzfDecompress(Bytes{5, 'a', 'b'}, 6).ok());    // literal past the input
   EXPECT_FALSE(LzfDecompress(Bytes{0, 'a', 0xE0}, 20).ok());  // reference cut short
   auto huge = LzfDecompress(Bytes{0, 'a'}, size_t(1) << 40);  // impossible ratio: no allocation
   ASSERT_FALSE(huge.ok());
   EXPECT_EQ(huge.status().code(), StatusCode::kDataLoss);
+}
+
+// LzfCheck (validation without output) agrees with LzfDecompress on
+// anything, valid or not.
+TEST(Lzf, CheckAgreesWithDecompress) {
+  std::mt19937 rng(5);
+  int valid = 0;
+  for (int i = 0; i < 20000; ++i) {
+    Bytes in(1 + rng() % 24);
+    for (auto& b : in) b = uint8_t(rng() % 3 == 0 ? rng() % 8 : rng());
+    in[0] = uint8_t(rng() % 4);  // usually a literal run to start
+    const size_t out_len = rng() % 64;
+    const bool d = LzfDecompress(in, out_len).ok();
+    ASSERT_EQ(LzfCheck(in, out_len).ok(), d) << i;
+    valid += d;
+  }
+  EXPECT_GT(valid, 100);
 }
 
 TEST(Listpack, ValidAndEveryDamage) {
@@ -266,7 +284,7 @@ TEST(Listpack, ValidAndEveryDamage) {
   auto n = ValidateListpack(lp);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, 4u);
-  EXPECT_TRUE(ValidateListpack(LpBuilder().Build()).ok());  // empty is well-formed
+  EXPECT_TRUE(ValidateListpack(LpBuilder().Build()).ok());             // empty is well-formed
   EXPECT_EQ(*ValidateListpack(LpBuilder().Int(1).Build(0xFFFF)), 1u);  // unknown count
 
   auto expect_bad = [](Bytes b, const std::string& what) {
@@ -283,7 +301,9 @@ TEST(Listpack, ValidAndEveryDamage) {
   bad[6 + 1 + 5] ^= 0x40;  // the first entry's back-length
   expect_bad(bad, "back-length");
   bad = lp;
-  bad[6] = 0x80 | 60;  // first string claims 60 bytes: runs over the following entries' bounds? no: mismatch
+  bad[6] =
+      0x80 |
+      60;  // first string claims 60 bytes: runs over the following entries' bounds? no: mismatch
   auto r = ValidateListpack(bad);
   EXPECT_FALSE(r.ok());
   bad = lp;
@@ -351,18 +371,21 @@ TEST(Zipmap, ValidAndDamaged) {
 // A stream listpack: master entry with fields (a, b), one entry with the
 // same fields, one deleted entry with its own field.
 Bytes StreamLp() {
+  // clang-format off
   return LpBuilder()
-      .Int(1).Int(1).Int(2).Str("a").Str("b").Int(0)               // master: count, deleted, fields, 0
-      .Int(2).Int(0).Int(1).Str("va").Str("vb").Int(2 + 3)          // SAMEFIELDS entry
-      .Int(1).Int(0).Int(2).Int(1).Str("c").Str("vc").Int(1 + 3 + 2)  // deleted, own fields
+      .Int(1).Int(1).Int(2).Str("a").Str("b").Int(0)                   // master: count, deleted, fields, 0
+      .Int(2).Int(0).Int(1).Str("va").Str("vb").Int(2 + 3)              // SAMEFIELDS entry
+      .Int(1).Int(0).Int(2).Int(1).Str("c").Str("vc").Int(1 + 3 + 2)    // deleted, own fields
       .Build();
+  // clang-format on
 }
 
 TEST(StreamListpack, CountsLiveEntriesAndChecksStructure) {
   auto n = ValidateStreamListpack(StreamLp());
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, 1u);
-  Bytes bad = LpBuilder().Int(1).Int(0).Int(1).Str("a").Int(0).Int(2).Int(0).Int(1).Str("v").Int(9).Build();
+  Bytes bad =
+      LpBuilder().Int(1).Int(0).Int(1).Str("a").Int(0).Int(2).Int(0).Int(1).Str("v").Int(9).Build();
   EXPECT_NE(ValidateStreamListpack(bad).status().message().find("elements"), std::string::npos);
   Bytes short_lp = LpBuilder().Int(3).Int(0).Int(0).Int(0).Build();
   EXPECT_FALSE(ValidateStreamListpack(short_lp).ok());
@@ -415,14 +438,22 @@ TEST(RdbSample, EveryKeyOfARealRedis7Dump) {
     uint64_t elements;
   };
   const std::map<std::string, Want> want = {
-      {"str:short", {kRdbString, 1}},          {"str:int", {kRdbString, 1}},
-      {"str:big", {kRdbString, 1}},            {"", {kRdbString, 1}},
-      {"list:small", {kRdbListQuicklist2, 6}}, {"list:big", {kRdbListQuicklist2, 3000}},
-      {"list:plain", {kRdbListQuicklist2, 3}}, {"set:int", {kRdbSetIntset, 6}},
-      {"set:str", {kRdbSet, 3}},               {"set:bigint", {kRdbSet, 600}},
-      {"zset:small", {kRdbZsetListpack, 3}},   {"zset:big", {kRdbZset2, 200}},
-      {"hash:small", {kRdbHashListpack, 3}},   {"hash:big", {kRdbHash, 1000}},
-      {"stream:s", {kRdbStreamListpacks2, 49}}, {"db1:key", {kRdbString, 1}},
+      {"str:short", {kRdbString, 1}},
+      {"str:int", {kRdbString, 1}},
+      {"str:big", {kRdbString, 1}},
+      {"", {kRdbString, 1}},
+      {"list:small", {kRdbListQuicklist2, 6}},
+      {"list:big", {kRdbListQuicklist2, 3000}},
+      {"list:plain", {kRdbListQuicklist2, 3}},
+      {"set:int", {kRdbSetIntset, 6}},
+      {"set:str", {kRdbSet, 3}},
+      {"set:bigint", {kRdbSet, 600}},
+      {"zset:small", {kRdbZsetListpack, 3}},
+      {"zset:big", {kRdbZset2, 200}},
+      {"hash:small", {kRdbHashListpack, 3}},
+      {"hash:big", {kRdbHash, 1000}},
+      {"stream:s", {kRdbStreamListpacks2, 49}},
+      {"db1:key", {kRdbString, 1}},
       {"db3:list", {kRdbListQuicklist2, 3}},
   };
   for (const auto& [name, w] : want) {
@@ -481,7 +512,8 @@ TEST(RdbSample, EveryTruncationFailsWithDataLoss) {
     auto r = Parse(ByteView(rdb.data(), len), nullptr, false);
     ASSERT_FALSE(r.ok()) << "a " << len << "-byte prefix was accepted";
     ASSERT_EQ(r.status().code(), StatusCode::kDataLoss) << r.status().ToString();
-    ASSERT_NE(r.status().message().find("truncated at byte " + std::to_string(len)), std::string::npos)
+    ASSERT_NE(r.status().message().find("truncated at byte " + std::to_string(len)),
+              std::string::npos)
         << r.status().message();
   }
 }
@@ -522,7 +554,8 @@ TEST(RdbSample, RandomDamageWithoutChecksumNeverCrashes) {
     auto r = Parse(bad, &c, true, 1 + rng() % 5000);
     if (!r.ok()) {
       ++rejected;
-      EXPECT_TRUE(r.status().code() == StatusCode::kDataLoss || r.status().code() == StatusCode::kUnimplemented)
+      EXPECT_TRUE(r.status().code() == StatusCode::kDataLoss ||
+                  r.status().code() == StatusCode::kUnimplemented)
           << r.status().ToString();
       EXPECT_NE(r.status().message().find("byte "), std::string::npos) << r.status().message();
     }
@@ -541,7 +574,8 @@ TEST(RdbErrors, NamesOffsetKeyAndProblem) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
   const std::string m = r.status().message();
-  EXPECT_NE(m.find("RDB damaged at byte " + std::to_string(key_at + 1 + 8)), std::string::npos) << m;
+  EXPECT_NE(m.find("RDB damaged at byte " + std::to_string(key_at + 1 + 8)), std::string::npos)
+      << m;
   EXPECT_NE(m.find("db 2, key 'user:42', hash (listpack)"), std::string::npos) << m;
   EXPECT_NE(m.find("back-length"), std::string::npos) << m;
 
@@ -571,12 +605,17 @@ TEST(RdbSynthetic, OldFormatsRedis2To6) {
   w.Byte(kRdbListZiplist).Str("zl").Str(ZlBuilder().Str("a").Int(7).Build());
   w.Byte(kRdbZsetZiplist).Str("zz").Str(ZlBuilder().Str("m").Str("1.5").Str("n").Int(2).Build());
   w.Byte(kRdbHashZiplist).Str("hz").Str(ZlBuilder().Str("f").Str("v").Build());
-  w.Byte(kRdbListQuicklist).Str("ql").Len(2).Str(ZlBuilder().Str("a").Build()).Str(ZlBuilder().Int(1).Int(2).Build());
+  w.Byte(kRdbListQuicklist)
+      .Str("ql")
+      .Len(2)
+      .Str(ZlBuilder().Str("a").Build())
+      .Str(ZlBuilder().Int(1).Int(2).Build());
   Bytes zm = {1, 1, 'k', 1, 0, 'v', 0xFF};
   w.Byte(kRdbHashZipmap).Str("zm").Str(zm);
-  w.Byte(kRdbZset).Str("z1").Len(3).Str("a").Byte(3).Raw("1.5").Str("b").Byte(254).Str("c").Byte(255);
+  w.Byte(kRdbZset).Str("z1").Len(3).Str("a").Byte(3).Raw("1.5").Str("b").Byte(254).Str("c").Byte(
+      255);
   w.Byte(kRdbList).Str("l").Len(2).Str("x").Byte(0xC0).Byte(0x85);  // an INT8 element
-  w.Byte(0xF9).Byte(17);  // FREQ
+  w.Byte(0xF9).Byte(17);                                            // FREQ
   w.Byte(kRdbSet).Str("s").Len(1).Str("member");
   Collected c;
   auto info = Parse(w.Finish(), &c);
@@ -615,9 +654,27 @@ TEST(RdbSynthetic, NewerFormatsRedis72And74) {
   w.Len(1).Raw(std::string(16, '\1')).Le(12345, 8).Len(1);
   w.Len(1).Str("alice").Le(1, 8).Le(2, 8).Len(1).Raw(std::string(16, '\1'));
   w.Byte(kRdbHashListpackEx).Str("hx").Le(99, 8).Str(LpBuilder().Str("f").Str("v").Int(0).Build());
-  w.Byte(kRdbHashMetadata).Str("hm").Le(99, 8).Len(2).Len(0).Str("f").Str("v").Len(5).Str("g").Str("w");
+  w.Byte(kRdbHashMetadata)
+      .Str("hm")
+      .Le(99, 8)
+      .Len(2)
+      .Len(0)
+      .Str("f")
+      .Str("v")
+      .Len(5)
+      .Str("g")
+      .Str("w");
   // A module value (any module type ID) and module AUX data.
-  w.Byte(kRdbModule2).Str("mod").Len(0x12345678).Len(2).Len(7).Len(5).Str("blob").Len(4).Le(0, 8).Len(0);
+  w.Byte(kRdbModule2)
+      .Str("mod")
+      .Len(0x12345678)
+      .Len(2)
+      .Len(7)
+      .Len(5)
+      .Str("blob")
+      .Len(4)
+      .Le(0, 8)
+      .Len(0);
   w.Byte(0xF7).Len(0x12345678).Len(2).Len(1).Len(3).Le(0, 4).Len(0);
   Collected c;
   auto info = Parse(w.Finish(), &c);
@@ -633,7 +690,8 @@ TEST(RdbSynthetic, NewerFormatsRedis72And74) {
 
   RdbWriter module(10);
   module.Byte(kRdbModule2).Str("m").Len(1).Len(9);
-  EXPECT_NE(Parse(module.Finish()).status().message().find("unknown module value opcode 9"), std::string::npos);
+  EXPECT_NE(Parse(module.Finish()).status().message().find("unknown module value opcode 9"),
+            std::string::npos);
   RdbWriter pre_ga(10);
   pre_ga.Byte(kRdbModulePreGa).Str("m");
   EXPECT_EQ(Parse(pre_ga.Finish()).status().code(), StatusCode::kUnimplemented);

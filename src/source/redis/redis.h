@@ -40,7 +40,7 @@
 namespace ward::source {
 
 struct RedisSourceOptions {
-  std::string address;  // "host:port"
+  std::string address;   // "host:port"
   std::string username;  // ACL user; "" for the default user
   // The password itself ("" for none); callers resolve it from where the
   // plan says, and set password_origin to that place for messages.
@@ -87,7 +87,7 @@ struct RedisRestoreOptions {
 // {"0": n, ...}, "expected": {...}, "seconds", "ok"}; a DBSIZE that does not
 // match the restored keys (allowing for keys that expired meanwhile) is an
 // error.
-Result<std::unique_ptr<RestoreTarget>> MakeRedisRestoreTarget(const std::string& url,
-                                                              const RedisRestoreOptions& options = {});
+Result<std::unique_ptr<RestoreTarget>> MakeRedisRestoreTarget(
+    const std::string& url, const RedisRestoreOptions& options = {});
 
 }  // namespace ward::source

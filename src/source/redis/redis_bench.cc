@@ -56,7 +56,9 @@ int Run(const std::vector<std::string>& argv) {
 class FileReader : public Reader {
  public:
   explicit FileReader(int fd) : fd_(fd) {}
-  Result<size_t> Read(std::span<uint8_t> out) override { return io::ReadFull(fd_, out.data(), out.size(), "rdb"); }
+  Result<size_t> Read(std::span<uint8_t> out) override {
+    return io::ReadFull(fd_, out.data(), out.size(), "rdb");
+  }
 
  private:
   int fd_;
@@ -99,15 +101,19 @@ int Main(int argc, char** argv) {
   std::vector<Row> rows;
 
   auto t0 = std::chrono::steady_clock::now();
-  auto pop = (*conn)->Command({"DEBUG", "POPULATE", std::to_string(keys), "key", std::to_string(value_size)});
-  if (!pop.ok() || (*pop)->type == REDIS_REPLY_ERROR) return fail("DEBUG POPULATE", pop.ok() ? InternalError(ReplyText(**pop)) : pop.status());
-  rows.push_back({"fill (DEBUG POPULATE)", Since(t0), std::to_string(keys) + " keys of " + std::to_string(value_size) + " bytes"});
+  auto pop = (*conn)->Command(
+      {"DEBUG", "POPULATE", std::to_string(keys), "key", std::to_string(value_size)});
+  if (!pop.ok() || (*pop)->type == REDIS_REPLY_ERROR)
+    return fail("DEBUG POPULATE", pop.ok() ? InternalError(ReplyText(**pop)) : pop.status());
+  rows.push_back({"fill (DEBUG POPULATE)", Since(t0),
+                  std::to_string(keys) + " keys of " + std::to_string(value_size) + " bytes"});
 
   const std::string work = (*src)->dir() + "/bench";
   std::filesystem::create_directories(work);
   const std::string rdb = work + "/cli.rdb";
   t0 = std::chrono::steady_clock::now();
-  int rc = Run({"redis-cli", "-h", "127.0.0.1", "-p", std::to_string((*src)->port()), "--rdb", rdb});
+  int rc =
+      Run({"redis-cli", "-h", "127.0.0.1", "-p", std::to_string((*src)->port()), "--rdb", rdb});
   const double cli_s = Since(t0);
   if (rc != 0) return fail("redis-cli --rdb", InternalError("exit status " + std::to_string(rc)));
   const double mb = double(std::filesystem::file_size(rdb)) / 1e6;
@@ -139,7 +145,8 @@ int Main(int argc, char** argv) {
   }
   repo::Snapshot snap;
   for (int run = 1; run <= 2; ++run) {
-    auto repo = repo::Repository::Open(storage::NewLocalBackend(repo_dir), "pw", repo::OpenOptions());
+    auto repo =
+        repo::Repository::Open(storage::NewLocalBackend(repo_dir), "pw", repo::OpenOptions());
     if (!repo.ok()) return fail("repository open", repo.status());
     if (auto s = (*repo)->LoadIndex(); !s.ok()) return fail("load index", s);
     RedisSourceOptions so;
@@ -152,11 +159,15 @@ int Main(int argc, char** argv) {
     const double s = Since(t0);
     if (!b.ok()) return fail("backup", b.status());
     snap = b->snapshot;
-    std::snprintf(buf, sizeof buf, "%.0f MB/s, %.1f MB added", mb / s, double(snap.summary->data_added) / 1e6);
-    rows.push_back({run == 1 ? "ward backup (RedisSource -> local repo)" : "ward backup again (unchanged data)", s, buf});
+    std::snprintf(buf, sizeof buf, "%.0f MB/s, %.1f MB added", mb / s,
+                  double(snap.summary->data_added) / 1e6);
+    rows.push_back({run == 1 ? "ward backup (RedisSource -> local repo)"
+                             : "ward backup again (unchanged data)",
+                    s, buf});
   }
   {
-    auto repo = repo::Repository::Open(storage::NewLocalBackend(repo_dir), "pw", repo::OpenOptions());
+    auto repo =
+        repo::Repository::Open(storage::NewLocalBackend(repo_dir), "pw", repo::OpenOptions());
     if (!repo.ok()) return fail("repository open", repo.status());
     if (auto s = (*repo)->LoadIndex(); !s.ok()) return fail("load index", s);
     t0 = std::chrono::steady_clock::now();
@@ -172,7 +183,8 @@ int Main(int argc, char** argv) {
   }
 
   std::printf("| step | seconds | |\n|---|---:|---|\n");
-  for (const auto& r : rows) std::printf("| %s | %.2f | %s |\n", r.step.c_str(), r.seconds, r.detail.c_str());
+  for (const auto& r : rows)
+    std::printf("| %s | %.2f | %s |\n", r.step.c_str(), r.seconds, r.detail.c_str());
   return 0;
 }
 

@@ -34,19 +34,23 @@ std::string RedisEndpoint::Display() const {
 Result<RedisEndpoint> ParseRedisAddress(const std::string& address) {
   RedisEndpoint e;
   std::string port;
-  if (address.empty()) return InvalidArgumentError("empty Redis address: write host:port, e.g. 127.0.0.1:6379");
+  if (address.empty())
+    return InvalidArgumentError("empty Redis address: write host:port, e.g. 127.0.0.1:6379");
   if (address[0] == '[') {
     size_t close = address.find(']');
-    if (close == std::string::npos) return InvalidArgumentError("Redis address '" + address + "': missing ']'");
+    if (close == std::string::npos)
+      return InvalidArgumentError("Redis address '" + address + "': missing ']'");
     e.host = address.substr(1, close - 1);
     if (close + 1 < address.size()) {
-      if (address[close + 1] != ':') return InvalidArgumentError("Redis address '" + address + "': expected ':' after ']'");
+      if (address[close + 1] != ':')
+        return InvalidArgumentError("Redis address '" + address + "': expected ':' after ']'");
       port = address.substr(close + 2);
     }
   } else {
     size_t colon = address.rfind(':');
     if (colon != std::string::npos && address.find(':') != colon) {
-      return InvalidArgumentError("Redis address '" + address + "': write IPv6 addresses as [addr]:port");
+      return InvalidArgumentError("Redis address '" + address +
+                                  "': write IPv6 addresses as [addr]:port");
     }
     e.host = address.substr(0, colon);
     if (colon != std::string::npos) port = address.substr(colon + 1);
@@ -56,7 +60,8 @@ Result<RedisEndpoint> ParseRedisAddress(const std::string& address) {
     int p = 0;
     auto r = std::from_chars(port.data(), port.data() + port.size(), p);
     if (r.ec != std::errc() || r.ptr != port.data() + port.size() || p < 1 || p > 65535) {
-      return InvalidArgumentError("Redis address '" + address + "': port must be a number from 1 to 65535");
+      return InvalidArgumentError("Redis address '" + address +
+                                  "': port must be a number from 1 to 65535");
     }
     e.port = p;
   }
@@ -68,14 +73,17 @@ std::string ReplyText(const redisReply& r) {
   return std::string(r.str, r.len);
 }
 
-Result<std::unique_ptr<RedisConn>> RedisConn::Connect(const RedisEndpoint& endpoint, const RedisAuth& auth,
-                                                      int connect_timeout_ms, int io_timeout_ms) {
-  redisContext* c = redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, Tv(connect_timeout_ms));
+Result<std::unique_ptr<RedisConn>> RedisConn::Connect(const RedisEndpoint& endpoint,
+                                                      const RedisAuth& auth, int connect_timeout_ms,
+                                                      int io_timeout_ms) {
+  redisContext* c =
+      redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, Tv(connect_timeout_ms));
   if (c == nullptr) return ResourceExhaustedError("cannot allocate a Redis connection");
   if (c->err) {
     std::string why = c->errstr;
     redisFree(c);
-    if (why.find("timed out") != std::string::npos || why.find("temporarily unavailable") != std::string::npos) {
+    if (why.find("timed out") != std::string::npos ||
+        why.find("temporarily unavailable") != std::string::npos) {
       why = "no answer within " + Seconds(connect_timeout_ms);
     }
     return UnavailableError("cannot connect to redis at " + endpoint.Display() + ": " + why +
@@ -137,7 +145,8 @@ Result<RedisReplyPtr> RedisConn::GetReply() {
 
 Status RedisConn::IoError(const std::string& doing) const {
   std::string why = ctx_->errstr[0] ? ctx_->errstr : "connection lost";
-  if (why.find("temporarily unavailable") != std::string::npos || why.find("timed out") != std::string::npos) {
+  if (why.find("temporarily unavailable") != std::string::npos ||
+      why.find("timed out") != std::string::npos) {
     why = "timed out";
   }
   if (ctx_->err == REDIS_ERR_EOF) why = "the server closed the connection";
@@ -163,9 +172,10 @@ Status RedisConn::ReplyError(const std::string& doing, const std::string& text) 
     return PermissionDeniedError(where + ": the user may not do this while " + doing + " (" + text +
                                  "); grant it in the server's ACL");
   }
-  if (StartsWith(text, "LOADING") || StartsWith(text, "MASTERDOWN") || StartsWith(text, "NOMASTERLINK") ||
-      StartsWith(text, "BUSY ")) {
-    return UnavailableError(where + " is not ready while " + doing + " (" + text + "); retry later");
+  if (StartsWith(text, "LOADING") || StartsWith(text, "MASTERDOWN") ||
+      StartsWith(text, "NOMASTERLINK") || StartsWith(text, "BUSY ")) {
+    return UnavailableError(where + " is not ready while " + doing + " (" + text +
+                            "); retry later");
   }
   return FailedPreconditionError(where + " refused while " + doing + ": " + text);
 }

@@ -50,8 +50,9 @@ class RedisConn {
   // Connects (TCP, connect_timeout_ms), sets the I/O timeout and
   // authenticates. kUnavailable if the server cannot be reached;
   // kUnauthenticated for a wrong password.
-  static Result<std::unique_ptr<RedisConn>> Connect(const RedisEndpoint& endpoint, const RedisAuth& auth,
-                                                    int connect_timeout_ms, int io_timeout_ms);
+  static Result<std::unique_ptr<RedisConn>> Connect(const RedisEndpoint& endpoint,
+                                                    const RedisAuth& auth, int connect_timeout_ms,
+                                                    int io_timeout_ms);
   ~RedisConn();
 
   // Sends one command and waits for its reply. A Redis error reply is

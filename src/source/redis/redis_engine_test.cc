@@ -32,7 +32,8 @@ void FillDataset(RedisConn& c) {
   Pipe p(c);
   for (int i = 0; i < 92000; ++i) {
     // Every third value is an integer (int-encoded in the RDB).
-    p.Add({"SET", "str:" + std::to_string(i), i % 3 == 0 ? std::to_string(i * 7) : "value-" + std::to_string(i)});
+    p.Add({"SET", "str:" + std::to_string(i),
+           i % 3 == 0 ? std::to_string(i * 7) : "value-" + std::to_string(i)});
   }
   for (int i = 0; i < 3000; ++i) {
     p.Add({"SET", "ttl:" + std::to_string(i), "expiring", "PX", std::to_string(3600000 + i)});
@@ -63,7 +64,8 @@ void FillDataset(RedisConn& c) {
   }
   for (int i = 0; i < 1000; ++i) {
     p.Add({"ZADD", "zset:" + std::to_string(i), "1.5", "a", std::to_string(i), "b"});
-    p.Add({"HSET", "hash:" + std::to_string(i), "name", "n" + std::to_string(i), "n", std::to_string(i)});
+    p.Add({"HSET", "hash:" + std::to_string(i), "name", "n" + std::to_string(i), "n",
+           std::to_string(i)});
   }
   for (int z = 0; z < 2; ++z) {
     std::vector<std::string> zc = {"ZADD", "bigzset:" + std::to_string(z)};
@@ -91,7 +93,8 @@ void FillDataset(RedisConn& c) {
   p.Add({"HSET", "db2:hash", "a", "b"});
   p.Add({"SELECT", "0"});
   p.Sync();
-  Cmd(c, {"FUNCTION", "LOAD", "#!lua name=wardtest\nredis.register_function('ward_hi', function() return 'hi' end)"});
+  Cmd(c, {"FUNCTION", "LOAD",
+          "#!lua name=wardtest\nredis.register_function('ward_hi', function() return 'hi' end)"});
 }
 
 class RedisEngineTest : public RedisTest {
@@ -149,7 +152,8 @@ TEST_F(RedisEngineTest, BackupAndRestoreEveryTypeWith100kKeys) {
   auto t0 = std::chrono::steady_clock::now();
   FillDataset(*src);
   const uint64_t keys0 = uint64_t(Cmd(*src, {"DBSIZE"})->integer);
-  std::printf("[ measure ] filled %llu keys in db 0 in %.2fs\n", (unsigned long long)keys0, Since(t0));
+  std::printf("[ measure ] filled %llu keys in db 0 in %.2fs\n", (unsigned long long)keys0,
+              Since(t0));
 
   RedisSourceOptions o;
   o.address = src_server->address();
@@ -217,7 +221,8 @@ TEST_F(RedisEngineTest, BackupAndRestoreEveryTypeWith100kKeys) {
   auto again = Restore(snap, "redis://" + dst_server->address());
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(again.status().message().find("already holds"), std::string::npos) << again.status().message();
+  EXPECT_NE(again.status().message().find("already holds"), std::string::npos)
+      << again.status().message();
   // ...unless asked; REPLACE makes it idempotent.
   RedisRestoreOptions replace;
   replace.allow_nonempty = true;
@@ -252,7 +257,8 @@ TEST_F(RedisEngineTest, PasswordProtectedSourceAndTarget) {
   auto noauth = Restore(b->snapshot, url, ro);
   ASSERT_FALSE(noauth.ok());
   EXPECT_EQ(noauth.status().code(), StatusCode::kUnauthenticated);
-  EXPECT_NE(noauth.status().message().find("WARD_TEST_REDIS_PW"), std::string::npos) << noauth.status().message();
+  EXPECT_NE(noauth.status().message().find("WARD_TEST_REDIS_PW"), std::string::npos)
+      << noauth.status().message();
   ::setenv("WARD_TEST_REDIS_PW", "nope", 1);
   auto wrong = Restore(b->snapshot, url, ro);
   EXPECT_EQ(wrong.status().code(), StatusCode::kUnauthenticated);
@@ -306,7 +312,8 @@ TEST_F(RedisEngineTest, DamagedRdbIntoTheRestoreTargetFailsClearly) {
   auto src = Connect(*src_server);
   {
     Pipe p(*src);
-    for (int i = 0; i < 5000; ++i) p.Add({"HSET", "h" + std::to_string(i), "f", "v" + std::to_string(i)});
+    for (int i = 0; i < 5000; ++i)
+      p.Add({"HSET", "h" + std::to_string(i), "f", "v" + std::to_string(i)});
   }
   Save(*src);
   auto rdb = io::ReadWholeFile(src_server->dir() + "/dump.rdb");
@@ -337,7 +344,8 @@ TEST_F(RedisEngineTest, DamagedRdbIntoTheRestoreTargetFailsClearly) {
   ASSERT_TRUE(t2.ok());
   FileReader cut(Bytes(rdb->begin(), rdb->begin() + rdb->size() / 2));
   Status s2 = (*t2)->RestoreFile("dump.rdb", node, cut);
-  EXPECT_NE(s2.message().find("RDB truncated at byte " + std::to_string(rdb->size() / 2)), std::string::npos)
+  EXPECT_NE(s2.message().find("RDB truncated at byte " + std::to_string(rdb->size() / 2)),
+            std::string::npos)
       << s2.message();
 
   // Something that is not an RDB at all.

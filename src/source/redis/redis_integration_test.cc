@@ -99,7 +99,8 @@ TEST_F(RedisTest, SavedRdbParsesAndRebuildsDumpPayloadsExactly) {
     auto dump = Cmd(*c, {"DUMP", k.key});
     ASSERT_TRUE(dump && dump->type == REDIS_REPLY_STRING) << id;
     Bytes ours = MakeDumpPayload(k.value, info->version);
-    EXPECT_EQ(std::string(AsString(ours)), std::string(dump->str, dump->len)) << id << " " << RdbTypeName(k.type);
+    EXPECT_EQ(std::string(AsString(ours)), std::string(dump->str, dump->len))
+        << id << " " << RdbTypeName(k.type);
   }
   Cmd(*c, {"SELECT", "0"});
   auto count = [&](const std::vector<std::string>& cmd) { return uint64_t(Cmd(*c, cmd)->integer); };
@@ -196,7 +197,8 @@ TEST_F(RedisTest, KeepaliveNewlinesBeforeThePayloadAreSkipped) {
     auto t0 = std::chrono::steady_clock::now();
     auto bytes = ReadAll(**src);
     ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-    EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500)) << "no wait: no keepalive";
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500))
+        << "no wait: no keepalive";
     EXPECT_EQ((*src)->Position()["keys"], 2);
   }
 }
@@ -219,16 +221,20 @@ TEST_F(RedisTest, PasswordsAndAclUsers) {
   auto wrong = ReadAll(**NewRedisSource(o));
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.status().code(), StatusCode::kUnauthenticated);
-  EXPECT_NE(wrong.status().message().find(server->address()), std::string::npos) << wrong.status().message();
-  EXPECT_NE(wrong.status().message().find("$REDIS_PASSWORD"), std::string::npos) << wrong.status().message();
+  EXPECT_NE(wrong.status().message().find(server->address()), std::string::npos)
+      << wrong.status().message();
+  EXPECT_NE(wrong.status().message().find("$REDIS_PASSWORD"), std::string::npos)
+      << wrong.status().message();
   EXPECT_EQ(wrong.status().message().find("wrong-pw"), std::string::npos) << "password leaked";
 
   o.password.clear();
   auto none = ReadAll(**NewRedisSource(o));
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), StatusCode::kUnauthenticated);
-  EXPECT_NE(none.status().message().find("requires a password"), std::string::npos) << none.status().message();
-  EXPECT_NE(none.status().message().find("password_env"), std::string::npos) << none.status().message();
+  EXPECT_NE(none.status().message().find("requires a password"), std::string::npos)
+      << none.status().message();
+  EXPECT_NE(none.status().message().find("password_env"), std::string::npos)
+      << none.status().message();
 
   o.username = "backup";
   o.password = "backup-pw";
@@ -237,7 +243,8 @@ TEST_F(RedisTest, PasswordsAndAclUsers) {
   o.password = "nope";
   auto bad_user = ReadAll(**NewRedisSource(o));
   EXPECT_EQ(bad_user.status().code(), StatusCode::kUnauthenticated);
-  EXPECT_NE(bad_user.status().message().find("user 'backup'"), std::string::npos) << bad_user.status().message();
+  EXPECT_NE(bad_user.status().message().find("user 'backup'"), std::string::npos)
+      << bad_user.status().message();
 
   // A user without the right to sync.
   Cmd(*c, {"ACL", "SETUSER", "reader", "on", ">reader-pw", "~*", "+@read", "+auth"});
@@ -293,7 +300,8 @@ TEST(RedisProtocol, NotARedisServer) {
   o.io_timeout_ms = 3000;
   auto r = ReadAll(**NewRedisSource(o));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("not the Redis protocol"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("not the Redis protocol"), std::string::npos)
+      << r.status().message();
   EXPECT_NE(r.status().message().find(http.address()), std::string::npos);
 }
 
@@ -317,7 +325,8 @@ Bytes SmallRdb() {
   EXPECT_TRUE(server.ok());
   if (!server.ok()) return {};
   auto c = (*server)->Connect();
-  for (int i = 0; i < 200; ++i) Cmd(**c, {"SET", "key" + std::to_string(i), std::string(100, char('a' + i % 26))});
+  for (int i = 0; i < 200; ++i)
+    Cmd(**c, {"SET", "key" + std::to_string(i), std::string(100, char('a' + i % 26))});
   Cmd(**c, {"SAVE"});
   return *io::ReadWholeFile((*server)->dir() + "/dump.rdb");
 }
@@ -355,7 +364,8 @@ TEST_F(RedisTest, TruncatedOrDamagedTransfersFailTheBackup) {
       {"counted, cut short",
        [&](int fd) {
          FakeHandshake(fd);
-         WriteFd(fd, "+FULLRESYNC 0123456789012345678901234567890123456789 0\r\n$" + std::to_string(rdb.size()) + "\r\n");
+         WriteFd(fd, "+FULLRESYNC 0123456789012345678901234567890123456789 0\r\n$" +
+                         std::to_string(rdb.size()) + "\r\n");
          WriteFd(fd, AsString(rdb).substr(0, rdb.size() / 2));
        },
        "closed the connection after " + std::to_string(rdb.size() / 2) + " bytes of the RDB (of " +
@@ -363,7 +373,8 @@ TEST_F(RedisTest, TruncatedOrDamagedTransfersFailTheBackup) {
       {"diskless, no end mark",
        [&](int fd) {
          FakeHandshake(fd);
-         WriteFd(fd, "+FULLRESYNC 0123456789012345678901234567890123456789 0\r\n$EOF:" + mark + "\r\n");
+         WriteFd(fd,
+                 "+FULLRESYNC 0123456789012345678901234567890123456789 0\r\n$EOF:" + mark + "\r\n");
          WriteFd(fd, AsString(rdb));
        },
        "closed the connection after"},
@@ -372,14 +383,16 @@ TEST_F(RedisTest, TruncatedOrDamagedTransfersFailTheBackup) {
          FakeHandshake(fd);
          Bytes bad = rdb;
          bad[bad.size() / 2] ^= 0x20;
-         WriteFd(fd, "+FULLRESYNC 0123456789012345678901234567890123456789 0\r\n$" + std::to_string(bad.size()) + "\r\n");
+         WriteFd(fd, "+FULLRESYNC 0123456789012345678901234567890123456789 0\r\n$" +
+                         std::to_string(bad.size()) + "\r\n");
          WriteFd(fd, AsString(bad));
        },
        "is not usable, so nothing was stored: RDB damaged at byte"},
       {"diskless, mark too early",
        [&](int fd) {
          FakeHandshake(fd);
-         WriteFd(fd, "+FULLRESYNC 0123456789012345678901234567890123456789 0\r\n$EOF:" + mark + "\r\n");
+         WriteFd(fd,
+                 "+FULLRESYNC 0123456789012345678901234567890123456789 0\r\n$EOF:" + mark + "\r\n");
          WriteFd(fd, AsString(rdb).substr(0, 700));
          WriteFd(fd, mark);
        },
@@ -393,12 +406,14 @@ TEST_F(RedisTest, TruncatedOrDamagedTransfersFailTheBackup) {
     auto r = ReadAll(**NewRedisSource(o));
     ASSERT_FALSE(r.ok()) << c.name;
     EXPECT_EQ(r.status().code(), StatusCode::kDataLoss) << c.name << ": " << r.status().ToString();
-    EXPECT_NE(r.status().message().find(c.expect), std::string::npos) << c.name << ": " << r.status().message();
+    EXPECT_NE(r.status().message().find(c.expect), std::string::npos)
+        << c.name << ": " << r.status().message();
   }
   // And the good diskless form, with keepalives, delivered in small pieces.
   FakeMaster good([&](int fd) {
     FakeHandshake(fd);
-    WriteFd(fd, "+FULLRESYNC 0123456789012345678901234567890123456789 77\r\n\n\n$EOF:" + mark + "\r\n");
+    WriteFd(fd,
+            "+FULLRESYNC 0123456789012345678901234567890123456789 77\r\n\n\n$EOF:" + mark + "\r\n");
     for (size_t i = 0; i < rdb.size(); i += 97) WriteFd(fd, AsString(rdb).substr(i, 97));
     WriteFd(fd, mark);
   });
@@ -419,8 +434,9 @@ TEST(RedisPlan, PlanKeysAndSecrets) {
   ::unsetenv("WARD_TEST_UNSET_VAR_42");
   auto unset = MakeRedisSource(ps);
   ASSERT_FALSE(unset.ok());
-  EXPECT_NE(unset.status().message().find("source 'cache': password_env names WARD_TEST_UNSET_VAR_42"),
-            std::string::npos)
+  EXPECT_NE(
+      unset.status().message().find("source 'cache': password_env names WARD_TEST_UNSET_VAR_42"),
+      std::string::npos)
       << unset.status().message();
   ::setenv("WARD_TEST_UNSET_VAR_42", "pw", 1);
   EXPECT_TRUE(MakeRedisSource(ps).ok());
@@ -435,7 +451,8 @@ TEST(RedisPlan, PlanKeysAndSecrets) {
   ps.config = nlohmann::json::object();
   EXPECT_FALSE(MakeRedisSource(ps).ok());  // address is required
   ps.config = {{"address", "db:notaport"}};
-  EXPECT_NE(MakeRedisSource(ps).status().message().find("port must be a number"), std::string::npos);
+  EXPECT_NE(MakeRedisSource(ps).status().message().find("port must be a number"),
+            std::string::npos);
   ps.config = {{"address", "[::1]:7000"}, {"timeout", "30s"}, {"db", 3}};
   EXPECT_TRUE(MakeRedisSource(ps).ok());
   ps.config = {{"address", "h:1"}, {"timeout", "soon"}};

@@ -1,8 +1,8 @@
 // The Redis restore target: dump.rdb -> RESTORE commands (see redis.h).
 #include <algorithm>
 #include <charconv>
-#include <deque>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <set>
 
@@ -39,10 +39,12 @@ Result<RedisUrl> ParseRedisUrl(const std::string& url) {
   if (url.rfind("redis://", 0) == 0) {
     rest = url.substr(8);
   } else if (url.rfind("rediss://", 0) == 0) {
-    return UnimplementedError("--to " + url + ": TLS (rediss://) is not supported by this build; "
+    return UnimplementedError("--to " + url +
+                              ": TLS (rediss://) is not supported by this build; "
                               "reach the server through a TLS tunnel and use redis://");
   } else {
-    return InvalidArgumentError("--to " + url + ": not a redis:// URL (write redis://[user@]host:port)");
+    return InvalidArgumentError("--to " + url +
+                                ": not a redis:// URL (write redis://[user@]host:port)");
   }
   size_t slash = rest.find('/');
   if (slash != std::string::npos) {
@@ -58,8 +60,9 @@ Result<RedisUrl> ParseRedisUrl(const std::string& url) {
     u.username = rest.substr(0, at);
     rest = rest.substr(at + 1);
     if (u.username.find(':') != std::string::npos) {
-      return InvalidArgumentError("--to: the URL holds a password; put it in the REDISCLI_AUTH "
-                                  "environment variable instead (command lines are visible to every user)");
+      return InvalidArgumentError(
+          "--to: the URL holds a password; put it in the REDISCLI_AUTH "
+          "environment variable instead (command lines are visible to every user)");
     }
   }
   auto e = ParseRedisAddress(rest);
@@ -112,7 +115,8 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
       server_major_ = std::atoi(server_version_.c_str());
     }
     WARD_ASSIGN_OR_RETURN(r, conn_->Command({"CONFIG", "GET", "proto-max-bulk-len"}));
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->type == REDIS_REPLY_STRING) {
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[1]->type == REDIS_REPLY_STRING) {
       max_bulk_ = std::strtoull(r->element[1]->str, nullptr, 10);
     }
     WARD_ASSIGN_OR_RETURN(Keyspaces ks, Keyspace());
@@ -135,8 +139,8 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
                                   "', which is not an RDB file; restore it with --target DIR");
     }
     if (!file_.empty()) {
-      return InvalidArgumentError("redis restore: the snapshot holds two RDB files ('" + file_ + "' and '" +
-                                  path + "'); restore one at a time");
+      return InvalidArgumentError("redis restore: the snapshot holds two RDB files ('" + file_ +
+                                  "' and '" + path + "'); restore one at a time");
     }
     file_ = path;
     RdbParseOptions o;
@@ -144,7 +148,7 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
     auto info = ParseRdb(content, this, o);
     if (!info.ok()) {
       if (target_failed_) return info.status();  // already says what and how far
-      Flush().IgnoreError();  // count what was sent before the damage
+      Flush().IgnoreError();                     // count what was sent before the damage
       return Status(info.status().code(), path + ": " + info.status().message() + Partial());
     }
     WARD_RETURN_IF_ERROR(Flush());
@@ -152,9 +156,11 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
     info_ = std::move(*info);
     if (!functions_.empty() && options_.restore_functions) {
       Bytes payload = MakeDumpPayload(functions_, rdb_version_);
-      WARD_ASSIGN_OR_RETURN(RedisReplyPtr r, conn_->Command({"FUNCTION", "RESTORE", AsString(payload), "REPLACE"}));
+      WARD_ASSIGN_OR_RETURN(RedisReplyPtr r,
+                            conn_->Command({"FUNCTION", "RESTORE", AsString(payload), "REPLACE"}));
       if (r->type == REDIS_REPLY_ERROR) {
-        Status s = conn_->ReplyError("restoring " + std::to_string(info_.functions) + " function libraries", *r);
+        Status s = conn_->ReplyError(
+            "restoring " + std::to_string(info_.functions) + " function libraries", *r);
         return Status(s.code(), s.message() + Partial());
       }
       functions_restored_ = info_.functions;
@@ -184,7 +190,9 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
       const uint64_t have = uint64_t(r->integer);
       const uint64_t want = restored_per_db_[db];
       uint64_t may_expire = 0;
-      for (int64_t t : soon_expiring_[db]) may_expire += t <= now + 1000 ? 1 : 0;
+      for (const auto& [second, n] : soon_expiring_[db]) {
+        if (second * 1000 <= now + 1000) may_expire += n;
+      }
       dbsize[std::to_string(db)] = have;
       expected[std::to_string(db)] = want;
       bool ok = options_.allow_nonempty ? have + may_expire >= want
@@ -192,7 +200,8 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
       if (!ok && mismatch.empty()) {
         mismatch = "db " + std::to_string(db) + " has " + std::to_string(have) + " keys after " +
                    std::to_string(want) + " were restored into it";
-        if (may_expire) mismatch += " (" + std::to_string(may_expire) + " of them may have expired since)";
+        if (may_expire)
+          mismatch += " (" + std::to_string(may_expire) + " of them may have expired since)";
       }
     }
     report["target"] = "redis://" + conn_->endpoint().Display();
@@ -207,9 +216,10 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
     report["seconds"] = double(NowMs() - started_ms_) / 1000.0;
     report["ok"] = mismatch.empty();
     if (!mismatch.empty()) {
-      return DataLossError("redis at " + conn_->endpoint().Display() + ": DBSIZE check failed: " + mismatch +
-                           " (" + std::to_string(expired_skipped_) +
-                           " expired keys were skipped); something else writes to this server, or keys were lost");
+      return DataLossError(
+          "redis at " + conn_->endpoint().Display() + ": DBSIZE check failed: " + mismatch + " (" +
+          std::to_string(expired_skipped_) +
+          " expired keys were skipped); something else writes to this server, or keys were lost");
     }
     return report;
   }
@@ -254,16 +264,19 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
     }
     payload_ = MakeDumpPayload(k.value, rdb_version_);
     if (max_bulk_ != 0 && payload_.size() > max_bulk_) {
-      return FailedPreconditionError("key '" + Printable(k.key) + "' (db " + std::to_string(k.db) + ") is " +
-                                     std::to_string(payload_.size()) + " bytes serialized, more than redis at " +
-                                     conn_->endpoint().Display() + " accepts (proto-max-bulk-len " +
-                                     std::to_string(max_bulk_) + "); raise that setting and restore again");
+      return FailedPreconditionError(
+          "key '" + Printable(k.key) + "' (db " + std::to_string(k.db) + ") is " +
+          std::to_string(payload_.size()) + " bytes serialized, more than redis at " +
+          conn_->endpoint().Display() + " accepts (proto-max-bulk-len " +
+          std::to_string(max_bulk_) + "); raise that setting and restore again");
     }
     std::string ttl = "0";
     const bool abs_ttl = server_major_ >= 5;
     if (k.expire_ms) {
       ttl = std::to_string(abs_ttl ? *k.expire_ms : std::max<int64_t>(1, *k.expire_ms - now));
-      if (*k.expire_ms < started_ms_ + kExpiryWindowMs) soon_expiring_[k.db].push_back(*k.expire_ms);
+      if (*k.expire_ms < started_ms_ + kExpiryWindowMs) {
+        ++soon_expiring_[k.db][*k.expire_ms / 1000];
+      }
     }
     std::vector<std::string_view> argv = {"RESTORE", k.key, ttl, AsString(payload_), "REPLACE"};
     if (abs_ttl && k.expire_ms) argv.push_back("ABSTTL");
@@ -293,7 +306,8 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
   // `keep_bytes` of payload await theirs (all, by default).
   Status Flush(size_t keep_keys = 0, size_t keep_bytes = 0) {
     Status first;
-    while (!pending_.empty() && (pending_.size() > keep_keys || pending_bytes_ > keep_bytes || !first.ok())) {
+    while (!pending_.empty() &&
+           (pending_.size() > keep_keys || pending_bytes_ > keep_bytes || !first.ok())) {
       const Pending p = std::move(pending_.front());
       pending_.pop_front();
       pending_bytes_ -= p.bytes;
@@ -318,16 +332,21 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
         continue;
       }
       std::string text = ReplyText(**r);
-      Status s = conn_->ReplyError("restoring key '" + Printable(p.key) + "' (db " + std::to_string(p.db) + ", " +
-                                       RdbTypeName(p.type) + ")",
+      Status s = conn_->ReplyError("restoring key '" + Printable(p.key) + "' (db " +
+                                       std::to_string(p.db) + ", " + RdbTypeName(p.type) + ")",
                                    **r);
       std::string hint;
       if (text.find("payload version or checksum") != std::string::npos) {
         hint = "; the dump is RDB version " + std::to_string(rdb_version_) +
-               (source_version_.empty() ? "" : " from Redis " + source_version_) + " and the target runs Redis " +
-               server_version_ + ": restore into the same or a newer Redis";
+               (source_version_.empty() ? "" : " from Redis " + source_version_) +
+               " and the target runs Redis " + server_version_ +
+               ": restore into the same or a newer Redis";
+      } else if (text.rfind("MOVED", 0) == 0 || text.rfind("CROSSSLOT", 0) == 0 ||
+                 text.rfind("CLUSTERDOWN", 0) == 0) {
+        hint = "; the target is a Redis Cluster node: restore into a standalone Redis";
       } else if (!p.module.empty()) {
-        hint = "; the value belongs to module type '" + p.module + "': load that module into the target first";
+        hint = "; the value belongs to module type '" + p.module +
+               "': load that module into the target first";
       }
       first = Status(s.code(), s.message() + hint);
     }
@@ -337,7 +356,8 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
 
   Status Select(uint64_t db) {
     WARD_ASSIGN_OR_RETURN(RedisReplyPtr r, conn_->Command({"SELECT", std::to_string(db)}));
-    if (r->type == REDIS_REPLY_ERROR) return conn_->ReplyError("selecting database " + std::to_string(db), *r);
+    if (r->type == REDIS_REPLY_ERROR)
+      return conn_->ReplyError("selecting database " + std::to_string(db), *r);
     selected_db_ = db;
     return Status::OK();
   }
@@ -382,7 +402,8 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
   uint64_t selected_db_ = 0;
   uint64_t keys_restored_ = 0, expired_skipped_ = 0, empty_skipped_ = 0, functions_restored_ = 0;
   std::map<uint64_t, uint64_t> restored_per_db_;
-  std::map<uint64_t, std::vector<int64_t>> soon_expiring_;
+  // Restored keys expiring within kExpiryWindowMs: db -> second -> count.
+  std::map<uint64_t, std::map<int64_t, uint64_t>> soon_expiring_;
 };
 
 }  // namespace
@@ -400,8 +421,9 @@ Result<std::unique_ptr<RestoreTarget>> MakeRedisRestoreTarget(const std::string&
     }
   }
   auth.hint = "put it in the " + options.password_env + " environment variable";
-  WARD_ASSIGN_OR_RETURN(std::unique_ptr<RedisConn> conn,
-                        RedisConn::Connect(u.endpoint, auth, options.connect_timeout_ms, options.io_timeout_ms));
+  WARD_ASSIGN_OR_RETURN(
+      std::unique_ptr<RedisConn> conn,
+      RedisConn::Connect(u.endpoint, auth, options.connect_timeout_ms, options.io_timeout_ms));
   auto t = std::make_unique<RedisRestoreTarget>(std::move(conn), options);
   WARD_RETURN_IF_ERROR(t->Prepare());
   return std::unique_ptr<RestoreTarget>(std::move(t));

@@ -250,8 +250,7 @@ class RdbReader : public Reader {
         WARD_ASSIGN_OR_RETURN(size_t got, SocketRead(pre_.data(), pre_.size(), doing));
         pre_.resize(got);
         if (got == 0) {
-          return UnavailableError("redis at " + address_ +
-                                  " closed the connection while " + doing);
+          return UnavailableError("redis at " + address_ + " closed the connection while " + doing);
         }
       }
       char c = char(pre_[pre_pos_++]);
@@ -266,17 +265,19 @@ class RdbReader : public Reader {
   }
 
   Status Truncated() const {
-    return DataLossError("redis at " + address_ + " closed the connection after " +
-                         std::to_string(received_) + " bytes of the RDB" +
-                         (mark_.empty() ? " (of " + std::to_string(received_ + remaining_) + ")" : "") +
-                         "; the transfer is incomplete and nothing was stored");
+    return DataLossError(
+        "redis at " + address_ + " closed the connection after " + std::to_string(received_) +
+        " bytes of the RDB" +
+        (mark_.empty() ? " (of " + std::to_string(received_ + remaining_) + ")" : "") +
+        "; the transfer is incomplete and nothing was stored");
   }
 
   // `$<length>` payload: exactly that many bytes.
   Status ReceiveCounted() {
     stash_.resize(size_t(std::min<uint64_t>(kChunk, remaining_)));
     stash_pos_ = 0;
-    WARD_ASSIGN_OR_RETURN(size_t got, ReceiveSome(stash_.data(), stash_.size(), "receiving the RDB"));
+    WARD_ASSIGN_OR_RETURN(size_t got,
+                          ReceiveSome(stash_.data(), stash_.size(), "receiving the RDB"));
     if (got == 0) return Truncated();
     stash_.resize(got);
     remaining_ -= got;
@@ -296,7 +297,8 @@ class RdbReader : public Reader {
     if (got == 0) return Truncated();
     const size_t total = tail_len_ + got;
     stash_pos_ = 0;
-    if (total >= kMarkSize && std::memcmp(stash_.data() + total - kMarkSize, mark_.data(), kMarkSize) == 0) {
+    if (total >= kMarkSize &&
+        std::memcmp(stash_.data() + total - kMarkSize, mark_.data(), kMarkSize) == 0) {
       stash_.resize(total - kMarkSize);
       tail_len_ = 0;
       done_ = true;
@@ -315,7 +317,7 @@ class RdbReader : public Reader {
   int io_timeout_ms_;
   Bytes pre_;  // bytes read while looking for line ends
   size_t pre_pos_ = 0;
-  std::string mark_;       // diskless: the end mark
+  std::string mark_;        // diskless: the end mark
   uint64_t remaining_ = 0;  // counted: bytes still to come
   uint64_t received_ = 0;
   uint8_t tail_[kMarkSize];
@@ -352,10 +354,16 @@ class RedisSource : public Source {
     auth.password = options_.password;
     auth.password_origin = options_.password_origin;
     auth.hint = "name the environment variable that holds it with password_env in the plan";
-    WARD_ASSIGN_OR_RETURN(std::unique_ptr<RedisConn> conn,
-                          RedisConn::Connect(endpoint_, auth, options_.connect_timeout_ms, options_.io_timeout_ms));
-    WARD_ASSIGN_OR_RETURN(RedisReplyPtr r, conn->Command({"REPLCONF", "capa", "eof", "capa", "psync2"}));
-    if (r->type == REDIS_REPLY_ERROR) return conn->ReplyError("starting replication (REPLCONF)", *r);
+    WARD_ASSIGN_OR_RETURN(
+        std::unique_ptr<RedisConn> conn,
+        RedisConn::Connect(endpoint_, auth, options_.connect_timeout_ms, options_.io_timeout_ms));
+    WARD_ASSIGN_OR_RETURN(RedisReplyPtr r,
+                          conn->Command({"REPLCONF", "capa", "eof", "capa", "psync2"}));
+    // Servers before 2.8 do not know REPLCONF; SYNC still works there.
+    if (r->type == REDIS_REPLY_ERROR &&
+        ReplyText(*r).find("unknown command") == std::string::npos) {
+      return conn->ReplyError("starting replication (REPLCONF)", *r);
+    }
     // Redis 7+: no replication stream after the RDB, and no backlog kept for
     // us. Older servers refuse the option; that is fine.
     WARD_ASSIGN_OR_RETURN(r, conn->Command({"REPLCONF", "rdb-only", "1"}));
@@ -376,7 +384,8 @@ class RedisSource : public Source {
     const RdbInfo& info = state_->info;
     std::string id = state_->repl_id.empty() ? info.Aux("repl-id") : state_->repl_id;
     int64_t offset = state_->repl_offset;
-    if (offset < 0 && !info.Aux("repl-offset").empty()) offset = std::atoll(info.Aux("repl-offset").c_str());
+    if (offset < 0 && !info.Aux("repl-offset").empty())
+      offset = std::atoll(info.Aux("repl-offset").c_str());
     if (!id.empty()) j["repl_id"] = id;
     if (offset >= 0) j["repl_offset"] = offset;
     j["rdb_version"] = info.version;
@@ -411,17 +420,21 @@ Result<int> DurationMs(const plan::PlanSource& ps, const std::string& key, int f
 Result<std::unique_ptr<Source>> NewRedisSource(const RedisSourceOptions& options) {
   WARD_ASSIGN_OR_RETURN(RedisEndpoint e, ParseRedisAddress(options.address));
   if (options.filename.empty() || options.filename.find('/') != std::string::npos) {
-    return InvalidArgumentError("redis source: file name '" + options.filename + "' must be a plain name");
+    return InvalidArgumentError("redis source: file name '" + options.filename +
+                                "' must be a plain name");
   }
   return std::unique_ptr<Source>(std::make_unique<RedisSource>(options, std::move(e)));
 }
 
 Result<std::unique_ptr<Source>> MakeRedisSource(const plan::PlanSource& ps) {
-  auto fail = [&](const Status& s) { return Status(s.code(), "source '" + ps.name + "': " + s.message()); };
+  auto fail = [&](const Status& s) {
+    return Status(s.code(), "source '" + ps.name + "': " + s.message());
+  };
   if (ps.config.contains("password")) {
-    return InvalidArgumentError("source '" + ps.name +
-                                "': a password does not belong in the plan; put it in an environment "
-                                "variable and name that with password_env");
+    return InvalidArgumentError(
+        "source '" + ps.name +
+        "': a password does not belong in the plan; put it in an environment "
+        "variable and name that with password_env");
   }
   RedisSourceOptions o;
   WARD_ASSIGN_OR_RETURN(o.address, ps.String("address", true));
@@ -436,7 +449,8 @@ Result<std::unique_ptr<Source>> MakeRedisSource(const plan::PlanSource& ps) {
     o.password = v;
     o.password_origin = "$" + env;
   }
-  WARD_ASSIGN_OR_RETURN(o.connect_timeout_ms, DurationMs(ps, "connect_timeout", o.connect_timeout_ms));
+  WARD_ASSIGN_OR_RETURN(o.connect_timeout_ms,
+                        DurationMs(ps, "connect_timeout", o.connect_timeout_ms));
   WARD_ASSIGN_OR_RETURN(o.io_timeout_ms, DurationMs(ps, "timeout", o.io_timeout_ms));
   auto s = NewRedisSource(o);
   if (!s.ok()) return fail(s.status());

@@ -62,7 +62,8 @@ bool RedisTestServer::Installed() {
   return false;
 }
 
-Result<std::unique_ptr<RedisTestServer>> RedisTestServer::Start(const RedisTestServerOptions& options) {
+Result<std::unique_ptr<RedisTestServer>> RedisTestServer::Start(
+    const RedisTestServerOptions& options) {
   if (!Installed()) {
     return NotFoundError(std::string("redis-server is not installed: ") + kInstallHint);
   }
