@@ -392,7 +392,15 @@ Status PostgresRestoreTarget::RestoreFile(const std::string& path, const repo::N
                                 "' is not a PostgreSQL dump made by ward (*.pgdump): restore it "
                                 "with --target DIR instead");
   }
-  WARD_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> admin, PgConn::Connect(info_, maintenance_db_));
+  auto connected = PgConn::Connect(info_, maintenance_db_);
+  if (!connected.ok() && connected.status().code() == StatusCode::kNotFound &&
+      maintenance_db_ == "postgres") {
+    // A server without the default 'postgres' database: template1 is always there.
+    maintenance_db_ = "template1";
+    connected = PgConn::Connect(info_, maintenance_db_);
+  }
+  if (!connected.ok()) return connected.status();
+  std::unique_ptr<PgConn> admin = std::move(*connected);
   WARD_ASSIGN_OR_RETURN(bool exists, DatabaseExists(*admin, db_));
   if (exists) {
     return AlreadyExistsError(Where() +
