@@ -106,6 +106,9 @@ run_ward() {
   record ward backup-again "$(jq .backup_again.seconds "$j")" "$(jq .backup_again.repo_growth_bytes "$j")"
   record ward restore "$(jq .restore.seconds "$j")" "$(jq .repo_bytes "$j")"
   record ward dump-bytes 0 "$(jq .backup.dump_bytes "$j")"
+  record ward restore-create "$(jq .restore.timings.create_database_s "$j")" 0
+  record ward restore-pg_restore "$(jq .restore.timings.pg_restore_s "$j")" 0
+  record ward restore-check "$(jq .restore.timings.check_s "$j")" 0
 }
 
 run_runbook() {
@@ -187,6 +190,10 @@ Load average before/after: $LOAD_BEFORE / $LOAD_AFTER."
     if [[ "$m" == runbook ]]; then again="—"; added="full copy again"; else again="$a$(range "$m" backup-again)"; added=$(mib "$(bytes "$m" backup-again)"); fi
     echo "| $m | $b$(range "$m" backup) | $(mbs "$b") | $(mib "$(bytes "$m" backup)") | $again | $added | $r$(range "$m" restore) | $(mbs "$r") |"
   done
+  echo
+  echo "ward's restore time includes CREATE DATABASE ($(val ward restore-create) s), pg_restore fed from the"
+  echo "repository ($(val ward restore-pg_restore) s) and counting every restored table against the snapshot"
+  echo "($(val ward restore-check) s); the runbook's and restic's \`createdb\` is not timed and they count nothing."
   echo
   echo "ward: pg_dump -Fc -Z0 on an exported snapshot, exact row counts of every table in the same"
   echo "snapshot, zstd + dedup in the repository, restore checked against the counts."

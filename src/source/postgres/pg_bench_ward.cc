@@ -146,7 +146,8 @@ int main(int argc, char** argv) {
                       {"dump_bytes", bytes},
                       {"mb_per_s", bytes / 1e6 / secs},
                       {"cpu_seconds_ward_and_pg_restore", CpuSeconds() - cpu0},
-                      {"ok", (*report)["ok"]}};
+                      {"ok", (*report)["ok"]},
+                      {"timings", (*report)["timings"]}};
   }
   out["repo_bytes"] = DirBytes(repo_dir);
   std::cout << out.dump(2) << "\n";

@@ -1,6 +1,7 @@
 // PostgresRestoreTarget: see postgres.h.
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <set>
@@ -32,6 +33,10 @@ std::string CutUtf8(const std::string& s, size_t n) {
   size_t i = n;
   while (i > 0 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) --i;
   return s.substr(0, i);
+}
+
+double Seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::round(std::chrono::duration<double>(b - a).count() * 1000) / 1000;
 }
 
 std::string JoinNames(const std::vector<std::string>& names, size_t max) {
@@ -69,7 +74,8 @@ class PostgresRestoreTarget : public RestoreTarget {
   bool checked_ = false;               // the snapshot recorded row counts
   std::map<std::string, int64_t> expected_;
   bool attempted_ = false, restored_ = false;
-  std::vector<std::string> applied_, skipped_;  // database settings and grants
+  std::vector<std::string> applied_, skipped_;         // database settings and grants
+  nlohmann::json timings_ = nlohmann::json::object();  // seconds per step, for RTO reports
 };
 
 Result<std::unique_ptr<RestoreTarget>> PostgresRestoreTarget::Create(
@@ -416,9 +422,13 @@ Status PostgresRestoreTarget::RestoreFile(const std::string& path, const repo::N
                            "')");
     }
   }
+  const auto t0 = std::chrono::steady_clock::now();
   WARD_RETURN_IF_ERROR(CreateDatabase(*admin));
+  const auto t1 = std::chrono::steady_clock::now();
   Status s = CreateSchemas();
   if (s.ok()) s = RunPgRestore(content, admin->server_version());
+  timings_["create_database_s"] = Seconds(t0, t1);
+  timings_["pg_restore_s"] = Seconds(t1, std::chrono::steady_clock::now());
   if (!s.ok()) {
     DropCreated(*admin);
     return s.WithContext("restoring into " + Where() + " (the new database was dropped again)");
@@ -538,6 +548,7 @@ Result<nlohmann::json> PostgresRestoreTarget::Finish() {
         "the restored path holds no PostgreSQL dump (*.pgdump): pick the snapshot's postgres "
         "source, e.g. SNAPSHOT:postgres");
   }
+  const auto check_start = std::chrono::steady_clock::now();
   WARD_ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Connect(info_, db_));
   nlohmann::json tables = nlohmann::json::object();
   std::vector<std::string> mismatches;
@@ -599,7 +610,13 @@ Result<nlohmann::json> PostgresRestoreTarget::Finish() {
                          "; the database is kept for inspection (drop it with DROP DATABASE " +
                          pg::QuoteIdent(db_) + ")");
   }
-  if (o_.swap) WARD_RETURN_IF_ERROR(Swap(&report));
+  timings_["check_s"] = Seconds(check_start, std::chrono::steady_clock::now());
+  if (o_.swap) {
+    const auto swap_start = std::chrono::steady_clock::now();
+    WARD_RETURN_IF_ERROR(Swap(&report));
+    timings_["swap_s"] = Seconds(swap_start, std::chrono::steady_clock::now());
+  }
+  report["timings"] = timings_;
   return report;
 }
 

@@ -251,6 +251,8 @@ TEST_F(PostgresTest, BackupAndRestoreGiveBackEveryRowOfTheSnapshot) {
   EXPECT_EQ((*report)["tables"]["public.odd"]["expected"], 5000);
   EXPECT_EQ((*report)["tables"]["public.odd"]["restored"], 5000);
   EXPECT_EQ((*report)["snapshot_lsn"], pos["lsn"]);
+  EXPECT_GT((*report)["timings"]["pg_restore_s"].get<double>(), 0.0);
+  EXPECT_TRUE((*report)["timings"].contains("check_s"));
 
   EXPECT_EQ(Digest(*pg_, restored), before);
   EXPECT_EQ(pg_->Value(restored, "SELECT last_value || '/' || is_called FROM odd_seq"), seq);
