@@ -2,7 +2,11 @@
 // (dropped and reset connections, 500 and 503 SlowDown) into 5% of the
 // requests between ward and the S3 server: transient failures are retried,
 // and the repository passes `check --read-data`.
+#include <signal.h>
+
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <iostream>
 
 #include "harness.h"
@@ -53,6 +57,73 @@ TEST_F(S3FaultsCliTest, BackupRestoreAndCheckThroughFivePercentFaults) {
   repo_ = direct;
   auto c2 = Ward({"check", "--read-data"});
   EXPECT_EQ(c2.code, 0) << c2.err;
+}
+
+TEST_F(S3FaultsCliTest, ObjectLockProtectsEveryObjectAndPruneWorksAroundIt) {
+  ASSERT_TRUE(UseS3()) << "run with WARD_TEST_BACKEND=s3 (ctest does)";
+  // A bucket with Object Lock (init creates it so when asked for a lock).
+  std::string endpoint = std::getenv("S3_ENDPOINT");
+  repo_ = "s3:" + endpoint + "/ward-it-locked/" + std::filesystem::path(dir_).filename().string();
+  auto init = Ward({"init", "--kdf-memory", "8", "--object-lock-days", "1", "--object-lock-mode", "governance"});
+  ASSERT_EQ(init.code, 0) << init.err;
+  std::string data = dir_ + "/data";
+  WriteFile(data + "/a.bin", RandomBytes(5 << 20, 1));
+  ASSERT_EQ(Ward({"backup", data}).code, 0);
+  WriteFile(data + "/a.bin", RandomBytes(5 << 20, 2));
+  ASSERT_EQ(Ward({"backup", data}).code, 0);
+  // Forgetting a snapshot whose object is locked is reported, not hidden.
+  auto f = Ward({"forget", "--keep-last", "1"});
+  EXPECT_NE(f.code, 0);
+  EXPECT_NE(f.err.find("Object Lock"), std::string::npos) << f.err;
+  EXPECT_EQ(Ward({"snapshots", "--json"}).Json().size(), 2u);
+  // A killed backup leaves packs no index lists: garbage, but locked.
+  WriteFile(data + "/big.bin", RandomBytes(80 << 20, 9));
+  size_t packs_before = 0;
+  for (const auto& n : RepoObjectNames()) packs_before += n.rfind("pack/", 0) == 0;
+  int pid = StartProcess({WARD_BINARY, "-r", repo_, "backup", data},
+                         {{"WARD_PASSWORD", password_}, {"XDG_CACHE_HOME", dir_ + "/cache"}}, dir_ + "/killed.log");
+  for (int i = 0; i < 600; ++i) {
+    size_t packs = 0;
+    for (const auto& n : RepoObjectNames()) packs += n.rfind("pack/", 0) == 0;
+    if (packs >= packs_before + 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(pid, SIGKILL);
+  WaitProcess(pid);
+  // Prune cannot delete locked packs: it says so, keeps them for later, and
+  // extends the retention of what is still in use.
+  auto p = Ward({"--json", "prune"});
+  ASSERT_EQ(p.code, 0) << p.err;
+  auto pj = p.Json();
+  EXPECT_GT(pj["packs_condemned"].get<int>(), 0) << p.out;
+  EXPECT_FALSE(pj["retained"].empty()) << p.out;
+  EXPECT_NE(pj["retained"].dump().find("Object Lock"), std::string::npos) << p.out;
+  EXPECT_GT(pj["objects_retention_extended"].get<int>(), 0) << p.out;
+  // The locked leftovers stay in a plan for a later prune, which retries them.
+  auto p2 = Ward({"--json", "prune"});
+  ASSERT_EQ(p2.code, 0) << p2.err;
+  EXPECT_FALSE(p2.Json()["retained"].empty()) << p2.out;
+  auto chk = Ward({"check", "--read-data"});
+  EXPECT_EQ(chk.code, 0) << chk.err;
+  // The lock binds every later writer, even without the flag.
+  WriteFile(data + "/b.bin", RandomBytes(1 << 20, 3));
+  ASSERT_EQ(Ward({"backup", data}).code, 0);
+  auto again = Ward({"forget", "--keep-last", "1"});
+  EXPECT_NE(again.code, 0);
+  EXPECT_EQ(Ward({"snapshots", "--json"}).Json().size(), 3u);
+}
+
+TEST_F(S3FaultsCliTest, AppendOnlyNeverDeletes) {
+  ASSERT_TRUE(UseS3()) << "run with WARD_TEST_BACKEND=s3 (ctest does)";
+  Init();
+  std::string data = dir_ + "/data";
+  WriteFile(data + "/a.bin", RandomBytes(1 << 20, 1));
+  ASSERT_EQ(Ward({"--append-only", "backup", data}).code, 0);
+  ASSERT_EQ(Ward({"--append-only", "backup", data}).code, 0);
+  auto f = Ward({"--append-only", "forget", "--keep-last", "1"});
+  EXPECT_NE(f.code, 0);
+  EXPECT_NE(f.err.find("append-only"), std::string::npos) << f.err;
+  EXPECT_EQ(Ward({"snapshots", "--json"}).Json().size(), 2u);
 }
 
 }  // namespace
