@@ -10,7 +10,10 @@ namespace ward::source {
 
 namespace {
 
-constexpr size_t kBufferSize = 1 << 20;
+// The input buffer starts small (many RDBs are small) and doubles while
+// reads fill it, up to kMaxBuffer.
+constexpr size_t kMinBuffer = 64 << 10;
+constexpr size_t kMaxBuffer = 1 << 20;
 // Keys longer than Redis accepts (proto-max-bulk-len's default) are damage.
 constexpr uint64_t kMaxKeyLength = 512ull << 20;
 // Listpacks, ziplists, intsets and zipmaps have 32-bit sizes.
@@ -38,14 +41,14 @@ std::string Printable(std::string_view s) {
 // consumed and can copy consumed bytes into a capture buffer.
 class Input {
  public:
-  explicit Input(Reader& r) : r_(r), buf_(kBufferSize) {}
+  explicit Input(Reader& r) : r_(r), buf_(kMinBuffer) {}
 
   uint64_t offset() const { return base_ + pos_; }
   // Bytes received so far (where a truncated stream ends).
   uint64_t received() const { return base_ + end_; }
   bool truncated() const { return truncated_; }
 
-  // Makes n bytes (n <= kBufferSize) available at Peek().
+  // Makes n bytes (n <= kMinBuffer) available at Peek().
   Status Need(size_t n) {
     if (end_ - pos_ >= n) return Status::OK();
     return Refill(n);
@@ -58,7 +61,7 @@ class Input {
     return buf_[pos_++];
   }
 
-  // Consumes n bytes (n <= kBufferSize) and returns where they are.
+  // Consumes n bytes (n <= kMinBuffer) and returns where they are.
   Result<const uint8_t*> Take(size_t n) {
     WARD_RETURN_IF_ERROR(Need(n));
     const uint8_t* p = buf_.data() + pos_;
@@ -133,12 +136,14 @@ class Input {
       end_ = have;
     }
     while (end_ < n) {
-      WARD_ASSIGN_OR_RETURN(size_t got,
-                            r_.Read(std::span<uint8_t>(buf_.data() + end_, buf_.size() - end_)));
+      if (filled_ && buf_.size() < kMaxBuffer) buf_.resize(buf_.size() * 2);
+      const size_t room = buf_.size() - end_;
+      WARD_ASSIGN_OR_RETURN(size_t got, r_.Read(std::span<uint8_t>(buf_.data() + end_, room)));
       if (got == 0) {
         truncated_ = true;
         return OutOfRangeError("end of stream");
       }
+      filled_ = got == room;
       end_ += got;
     }
     return Status::OK();
@@ -151,6 +156,7 @@ class Input {
   uint64_t crc_ = 0;
   Bytes* capture_ = nullptr;
   bool truncated_ = false;
+  bool filled_ = false;  // the last read filled the buffer: grow it
 };
 
 bool IsValueType(uint8_t t) { return t <= 7 || (t >= 9 && t <= 25); }

@@ -262,21 +262,63 @@ TEST(Lzf, RejectsEveryKindOfDamage) {
   EXPECT_EQ(huge.status().code(), StatusCode::kDataLoss);
 }
 
-// LzfCheck (validation without output) agrees with LzfDecompress on
-// anything, valid or not.
+// A random valid LZF stream; *out_len receives what it decodes to.
+Bytes RandomLzf(std::mt19937& rng, size_t* out_len) {
+  Bytes in;
+  size_t op = 0;
+  const int tokens = 1 + int(rng() % 12);
+  for (int t = 0; t < tokens; ++t) {
+    if (op == 0 || rng() % 2 == 0) {
+      const size_t len = 1 + rng() % 32;
+      in.push_back(uint8_t(len - 1));
+      for (size_t i = 0; i < len; ++i) in.push_back(uint8_t(rng()));
+      op += len;
+    } else {
+      const size_t back = 1 + rng() % std::min<size_t>(op, 8192);
+      const size_t len = 3 + rng() % 262;
+      const size_t l = len - 2;
+      if (l < 7) {
+        in.push_back(uint8_t((l << 5) | ((back - 1) >> 8)));
+      } else {
+        in.push_back(uint8_t((7 << 5) | ((back - 1) >> 8)));
+        in.push_back(uint8_t(l - 7));
+      }
+      in.push_back(uint8_t((back - 1) & 0xff));
+      op += len;
+    }
+  }
+  *out_len = op;
+  return in;
+}
+
+// LzfCheck (validation without output) agrees with LzfDecompress on valid
+// streams and on every kind of damage to them.
 TEST(Lzf, CheckAgreesWithDecompress) {
   std::mt19937 rng(5);
-  int valid = 0;
-  for (int i = 0; i < 20000; ++i) {
-    Bytes in(1 + rng() % 24);
-    for (auto& b : in) b = uint8_t(rng() % 3 == 0 ? rng() % 8 : rng());
-    in[0] = uint8_t(rng() % 4);  // usually a literal run to start
-    const size_t out_len = rng() % 64;
-    const bool d = LzfDecompress(in, out_len).ok();
-    ASSERT_EQ(LzfCheck(in, out_len).ok(), d) << i;
-    valid += d;
+  int rejected = 0;
+  for (int i = 0; i < 5000; ++i) {
+    size_t out_len = 0;
+    Bytes in = RandomLzf(rng, &out_len);
+    ASSERT_TRUE(LzfDecompress(in, out_len).ok()) << i;
+    ASSERT_TRUE(LzfCheck(in, out_len).ok()) << i;
+    // Damage: a changed byte, a cut, or a wrong length.
+    Bytes bad = in;
+    size_t bad_len = out_len;
+    switch (rng() % 3) {
+      case 0:
+        bad[rng() % bad.size()] = uint8_t(rng());
+        break;
+      case 1:
+        bad.resize(rng() % bad.size());
+        break;
+      default:
+        bad_len = rng() % (2 * out_len + 1);
+    }
+    const bool d = LzfDecompress(bad, bad_len).ok();
+    ASSERT_EQ(LzfCheck(bad, bad_len).ok(), d) << i;
+    rejected += !d;
   }
-  EXPECT_GT(valid, 100);
+  EXPECT_GT(rejected, 2500);
 }
 
 TEST(Listpack, ValidAndEveryDamage) {

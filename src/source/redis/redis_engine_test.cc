@@ -25,6 +25,7 @@ double Since(std::chrono::steady_clock::time_point t0) {
 }
 
 constexpr int kShortTtlKeys = 100;
+constexpr int kShortTtlMs = 5000;  // the backup must be done by then
 
 // About 100k keys of every type, some with expiries, in databases 0, 1, 2.
 void FillDataset(RedisConn& c) {
@@ -37,9 +38,6 @@ void FillDataset(RedisConn& c) {
   }
   for (int i = 0; i < 3000; ++i) {
     p.Add({"SET", "ttl:" + std::to_string(i), "expiring", "PX", std::to_string(3600000 + i)});
-  }
-  for (int i = 0; i < kShortTtlKeys; ++i) {
-    p.Add({"SET", "short:" + std::to_string(i), "gone-soon", "PX", "2500"});
   }
   std::string random(4 << 20, '\0');
   for (auto& ch : random) ch = char(rng());
@@ -92,6 +90,10 @@ void FillDataset(RedisConn& c) {
   p.Add({"SELECT", "2"});
   p.Add({"HSET", "db2:hash", "a", "b"});
   p.Add({"SELECT", "0"});
+  // Last: keys that will have expired by the time the restore runs.
+  for (int i = 0; i < kShortTtlKeys; ++i) {
+    p.Add({"SET", "short:" + std::to_string(i), "gone-soon", "PX", std::to_string(kShortTtlMs)});
+  }
   p.Sync();
   Cmd(c, {"FUNCTION", "LOAD",
           "#!lua name=wardtest\nredis.register_function('ward_hi', function() return 'hi' end)"});
@@ -151,6 +153,7 @@ TEST_F(RedisEngineTest, BackupAndRestoreEveryTypeWith100kKeys) {
   auto src = Connect(*src_server);
   auto t0 = std::chrono::steady_clock::now();
   FillDataset(*src);
+  const auto short_keys_set = std::chrono::steady_clock::now();
   const uint64_t keys0 = uint64_t(Cmd(*src, {"DBSIZE"})->integer);
   std::printf("[ measure ] filled %llu keys in db 0 in %.2fs\n", (unsigned long long)keys0,
               Since(t0));
@@ -173,7 +176,8 @@ TEST_F(RedisEngineTest, BackupAndRestoreEveryTypeWith100kKeys) {
               (unsigned long long)pos["keys"].get<uint64_t>(), node->size / 1e6, backup_s);
 
   // Let the short-lived keys expire: the restore must skip them.
-  std::this_thread::sleep_for(std::chrono::milliseconds(2600));
+  ASSERT_LT(Since(short_keys_set), kShortTtlMs / 1000.0) << "backup too slow for this test's short TTLs";
+  std::this_thread::sleep_until(short_keys_set + std::chrono::milliseconds(kShortTtlMs + 100));
   t0 = std::chrono::steady_clock::now();
   auto report = Restore(snap, "redis://" + dst_server->address());
   const double restore_s = Since(t0);
