@@ -97,14 +97,22 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
           to_opts.storage_class = o.storage_class;
           to_opts.position = position;
           auto t = source::MakeRestoreTarget(to_opts);
-          if (!t.ok()) return Fail(t.status(), t.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure);
+          if (!t.ok()) {
+            return Fail(t.status().WithContext("--to " + o.to),
+                        t.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure);
+          }
           tgt = std::move(*t);
         }
         engine::Progress progress;
         ProgressDisplay display(g, &progress, "restore");
         auto report = engine::RunRestoreToTarget(*repo, *snap, sub, *tgt, &progress);
         display.Stop();
-        if (!report.ok()) return Fail(report.status().WithContext("restore failed"));
+        if (!report.ok()) {
+          // The target's own login failing is not the repository's password
+          // (12); a failed check of what was restored is 20.
+          int exit = report.status().code() == StatusCode::kDataLoss ? kExitDamage : kExitFailure;
+          return Fail(report.status().WithContext("restore failed"), exit);
+        }
         if (g.json) {
           nlohmann::json j = *report;
           j["message_type"] = "summary";

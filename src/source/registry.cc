@@ -5,6 +5,15 @@
 #include "source/command/command_source.h"
 #include "source/files/file_source.h"
 #include "source/secrets/env_file_target.h"
+#ifdef WARD_HAVE_POSTGRES
+#include "source/postgres/postgres.h"
+#endif
+#ifdef WARD_HAVE_REDIS
+#include "source/redis/redis.h"
+#endif
+#ifdef WARD_HAVE_S3BUCKET
+#include "source/s3bucket/s3bucket.h"
+#endif
 
 namespace ward::source {
 
@@ -40,6 +49,15 @@ Result<std::unique_ptr<Source>> MakeCommand(const plan::PlanSource& ps) {
 Result<std::unique_ptr<Source>> MakeSource(const plan::PlanSource& ps) {
   if (ps.kind == "files") return MakeFiles(ps);
   if (ps.kind == "command") return MakeCommand(ps);
+#ifdef WARD_HAVE_POSTGRES
+  if (ps.kind == "postgres") return MakePostgresSource(ps);
+#endif
+#ifdef WARD_HAVE_REDIS
+  if (ps.kind == "redis") return MakeRedisSource(ps);
+#endif
+#ifdef WARD_HAVE_S3BUCKET
+  if (ps.kind == "s3") return MakeS3BucketSource(ps);
+#endif
   return UnimplementedError("source '" + ps.name + "': kind '" + ps.kind + "' is not supported by this build");
 }
 
@@ -65,8 +83,36 @@ std::unique_ptr<RestoreTarget> MakeEnvFileTarget(const std::string& path) {
 }
 
 Result<std::unique_ptr<RestoreTarget>> MakeRestoreTarget(const RestoreTargetOptions& options) {
-  return InvalidArgumentError("--to " + options.to + ": no restore target for source kind '" + options.kind +
-                              "' in this build; use --target DIR");
+  const std::string& to = options.to;
+  auto fits = [&](const char* kind, const char* form) -> Status {
+    if (options.kind == kind) return Status::OK();
+    return InvalidArgumentError(std::string("--to ") + form + " needs a " + kind +
+                                " source, but that snapshot path holds a '" + options.kind +
+                                "' source: restore it with --target DIR");
+  };
+  bool pg = to.rfind("postgresql://", 0) == 0 || to.rfind("postgres://", 0) == 0;
+  bool redis = to.rfind("redis://", 0) == 0;
+  bool s3 = to.rfind("s3:", 0) == 0;
+  if (pg) {
+    WARD_RETURN_IF_ERROR(fits("postgres", "postgresql://..."));
+#ifdef WARD_HAVE_POSTGRES
+    return MakePostgresRestoreTarget(options, options.position);
+#endif
+  } else if (redis) {
+    WARD_RETURN_IF_ERROR(fits("redis", "redis://..."));
+#ifdef WARD_HAVE_REDIS
+    return MakeRedisRestoreTarget(to);
+#endif
+  } else if (s3) {
+    WARD_RETURN_IF_ERROR(fits("s3", "s3:..."));
+#ifdef WARD_HAVE_S3BUCKET
+    return MakeS3BucketRestoreTarget(options);
+#endif
+  } else {
+    return InvalidArgumentError("--to " + to +
+                                ": use postgresql://host/db, redis://host:port or s3:https://host/bucket/prefix");
+  }
+  return UnimplementedError("--to " + to + ": this build has no restore target for '" + options.kind + "' sources");
 }
 
 }  // namespace ward::source

@@ -300,6 +300,24 @@ TEST_F(CliTest, DamagedPackIsNamedByCheckAndRestoreSavesTheRest) {
   EXPECT_EQ(chkjson.Json()["damaged_packs"][0], pack);
 }
 
+TEST_F(CliTest, CheckReadsASubsetOfPacks) {
+  Init();
+  std::string data = dir_ + "/data";
+  for (int i = 0; i < 10; ++i) WriteFile(data + "/f" + std::to_string(i), RandomBytes(10 << 20, 60 + i));
+  ASSERT_EQ(Ward({"backup", data}).code, 0);
+  auto all = Ward({"--json", "check", "--read-data"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  uint64_t packs = all.Json()["packs_read"];
+  ASSERT_GE(packs, 4u);
+  auto part = Ward({"--json", "check", "--read-data-subset", "25%"});
+  ASSERT_EQ(part.code, 0) << part.err;
+  uint64_t read = part.Json()["packs_read"];
+  EXPECT_GE(read, 1u);
+  EXPECT_LT(read, packs);
+  EXPECT_EQ(Ward({"check", "--read-data-subset", "0%"}).code, 2);
+  EXPECT_EQ(Ward({"check", "--read-data-subset", "x"}).code, 2);
+}
+
 TEST_F(CliTest, KeysAddListRemovePasswd) {
   Init();
   WriteFile(dir_ + "/new", "second password\n");
