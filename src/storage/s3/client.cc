@@ -334,6 +334,9 @@ Result<S3Response> S3Client::Send(const S3Request& req) {
   errbuf[0] = '\0';
 
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  // Keys may hold "." and ".." segments ("x/../y"): send the path as signed,
+  // never with the dot segments removed.
+  curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_SHARE, pool_->share);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

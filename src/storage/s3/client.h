@@ -69,7 +69,9 @@ struct S3Request {
   std::string bucket;          // "" for the service itself
   std::string key;             // decoded object key; "" for bucket-level requests
   QueryList query;
-  HeaderList headers;  // extra headers, all of which are signed
+  // Extra headers, all of which are signed. Without a Content-Type here, the
+  // request is sent with none (libcurl would otherwise add its own).
+  HeaderList headers;
   ByteView body;       // must stay valid during Send()
   // Replies larger than this fail with kResourceExhausted (protects against
   // a misbehaving server). Object GETs pass the object's size.

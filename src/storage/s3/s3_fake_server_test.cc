@@ -8,12 +8,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "storage/retry/retry_backend.h"
+#include "storage/s3/client.h"
 #include "storage/s3/s3_backend.h"
 #include "storage/s3/sigv4.h"
 
@@ -435,6 +437,67 @@ TEST(S3FakeServerTest, RetryWrapperRetriesThrottlingButNotDenial) {
   EXPECT_TRUE(b.Save(kSnap, ToBytes("x")).ok());
   EXPECT_EQ(puts, 3);
   EXPECT_EQ(sleeps, 2);
+}
+
+
+// The client sends no Content-Type of its own (libcurl would add one to a
+// POST), but keeps one the caller sets, signed like every other header.
+TEST(S3FakeServerTest, ClientSendsTheCallersContentTypeAndNoneOtherwise) {
+  FakeS3 server([](const FakeRequest&) { return Reply(200); });
+  ClientConfig cc;
+  cc.scheme = "http";
+  cc.host = "127.0.0.1";
+  cc.port = server.port();
+  cc.credentials.access_key_id = "AKIDFAKE";
+  cc.credentials.secret_access_key = "fake/secret+key";
+  auto client = S3Client::Create(cc);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  S3Request put;
+  put.method = "PUT";
+  put.bucket = "bkt";
+  put.key = "k";
+  put.body = AsBytes(std::string_view("x"));
+  put.headers.emplace_back("content-type", "text/x-ward; charset=utf-8");
+  ASSERT_TRUE((*client)->Send(put).ok());
+  S3Request post;
+  post.method = "POST";
+  post.bucket = "bkt";
+  post.key = "k";
+  post.query.emplace_back("uploads", "");
+  ASSERT_TRUE((*client)->Send(post).ok());
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_TRUE(reqs[0].Has("content-type: text/x-ward; charset=utf-8")) << reqs[0].head;
+  EXPECT_NE(reqs[0].head.find("SignedHeaders=content-type;host;"), std::string::npos) << reqs[0].head;
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  std::string first = lower(reqs[0].head);
+  EXPECT_EQ(first.find("content-type:"), first.rfind("content-type:")) << "sent twice: " << reqs[0].head;
+  EXPECT_EQ(lower(reqs[1].head).find("content-type"), std::string::npos) << reqs[1].head;
+}
+
+// Object keys may contain "." and ".." segments; libcurl must not resolve
+// them away (the request would name another object, and its signature would
+// not match).
+TEST(S3FakeServerTest, ClientSendsDotSegmentsOfKeysAsTheyAre) {
+  FakeS3 server([](const FakeRequest&) { return Reply(200, "x"); });
+  ClientConfig cc;
+  cc.scheme = "http";
+  cc.host = "127.0.0.1";
+  cc.port = server.port();
+  cc.credentials.access_key_id = "AKIDFAKE";
+  cc.credentials.secret_access_key = "fake/secret+key";
+  auto client = S3Client::Create(cc);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  for (const std::string key : {"x/../y", "./a", "b/.", "c/./../d"}) {
+    S3Request get;
+    get.bucket = "bkt";
+    get.key = key;
+    ASSERT_TRUE((*client)->Send(get).ok());
+    EXPECT_EQ(server.requests().back().target, "/bkt/" + key);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,391 @@
+// S3BucketSource: see s3bucket.h.
+#include <unistd.h>
+
+#include <algorithm>
+#include <future>
+#include <map>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "base/sync.h"
+#include "crypto/crypto.h"
+#include "source/s3bucket/key_path.h"
+#include "source/s3bucket/s3bucket.h"
+
+namespace ward::source {
+
+namespace {
+
+using s3bucket::Bucket;
+using s3bucket::ListedObject;
+using s3bucket::ObjectHead;
+
+struct Object {
+  ListedObject listed;
+  ObjectHead head;
+  bool failed = false;  // could not be read: not in the snapshot
+};
+
+// The inode that stands for an ETag: the first 8 bytes of SHA-256 over it
+// (never 0). Together with size and LastModified (mtime and ctime) it makes
+// the engine's files cache treat "same ETag, size and LastModified" as
+// unchanged.
+uint64_t EtagInode(const std::string& etag) {
+  std::string in = "ward s3 etag\n" + etag;
+  Id h = crypto::Sha256(AsBytes(in));
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | h.bytes[i];
+  return v == 0 ? 1 : v;
+}
+
+bool IsArchived(const Object& o) {
+  const std::string& sc = o.listed.storage_class;
+  if (sc != "GLACIER" && sc != "DEEP_ARCHIVE") return false;
+  // A temporary copy restored from the archive reads like any object.
+  return o.head.restore.find("ongoing-request=\"false\"") == std::string::npos;
+}
+
+class S3BucketSource;
+
+// Reads one object in pieces; the next piece is fetched while the engine
+// works on the current one.
+class ObjectReader : public Reader {
+ public:
+  ObjectReader(Bucket* bucket, Object* object, uint64_t piece) : bucket_(bucket), object_(object), piece_(piece) {}
+
+  ~ObjectReader() override {
+    if (next_.valid()) next_.wait();
+  }
+
+  // Fetches the first piece (so that Open reports a missing or changed
+  // object) and starts fetching the second.
+  Status Start() {
+    WARD_ASSIGN_OR_RETURN(current_, Fetch(0));
+    fetched_ = current_.size();
+    Prefetch();
+    return Status::OK();
+  }
+
+  Result<size_t> Read(std::span<uint8_t> out) override {
+    size_t done = 0;
+    while (done < out.size()) {
+      if (pos_ == current_.size()) {
+        if (!next_.valid()) break;  // end of object
+        Result<Bytes> n = next_.get();
+        if (!n.ok()) return Fail(n.status());
+        current_ = std::move(*n);
+        pos_ = 0;
+        fetched_ += current_.size();
+        Prefetch();
+        continue;
+      }
+      size_t n = std::min(out.size() - done, current_.size() - pos_);
+      std::memcpy(out.data() + done, current_.data() + pos_, n);
+      pos_ += n;
+      done += n;
+    }
+    return done;
+  }
+
+  Status Finish() override {
+    if (fetched_ != object_->head.size || pos_ != current_.size() || next_.valid()) {
+      return Fail(DataLossError(bucket_->Location() + ": " + object_->listed.key + ": read " +
+                                std::to_string(fetched_) + " of " + std::to_string(object_->head.size) + " bytes"));
+    }
+    return Status::OK();
+  }
+
+  Status Fail(const Status& s) {
+    object_->failed = true;
+    return s;
+  }
+
+ private:
+  Result<Bytes> Fetch(uint64_t offset) {
+    const uint64_t size = object_->head.size;
+    uint64_t length = size <= piece_ ? size : std::min(piece_, size - offset);
+    return bucket_->Get(object_->listed.key, object_->head.etag, object_->head.version_id, offset, length, size);
+  }
+
+  void Prefetch() {
+    uint64_t offset = fetched_;
+    if (offset >= object_->head.size) return;
+    next_ = std::async(std::launch::async, [this, offset] { return Fetch(offset); });
+  }
+
+  Bucket* bucket_;
+  Object* object_;
+  const uint64_t piece_;
+  Bytes current_;
+  size_t pos_ = 0;
+  uint64_t fetched_ = 0;  // bytes in current_ and before it
+  std::future<Result<Bytes>> next_;
+};
+
+class S3BucketSource : public Source {
+ public:
+  S3BucketSource(std::unique_ptr<Bucket> bucket, S3BucketSourceOptions options)
+      : bucket_(std::move(bucket)), options_(std::move(options)) {}
+
+  Result<std::vector<Entry>> List(const std::string& path, std::vector<Status>* skipped) override {
+    if (!loaded_) {
+      WARD_RETURN_IF_ERROR(Load(skipped));
+    }
+    auto it = dirs_.find(path);
+    if (it == dirs_.end()) return NotFoundError(bucket_->Location() + ": no folder '" + path + "' in the listing");
+    return it->second;
+  }
+
+  Result<std::unique_ptr<Reader>> Open(const std::string& path, const Entry&) override {
+    auto it = files_.find(path);
+    if (it == files_.end()) return NotFoundError(bucket_->Location() + ": no object at '" + path + "' in the listing");
+    Object& o = objects_[it->second];
+    auto reader = std::make_unique<ObjectReader>(bucket_.get(), &o, options_.piece_size);
+    Status s = reader->Start();
+    if (!s.ok()) return reader->Fail(s);
+    return std::unique_ptr<Reader>(std::move(reader));
+  }
+
+  bool PartialOk() const override { return true; }
+  // Until the bucket has been listed, every failure is fatal: a listing that
+  // fails (credentials, missing bucket) must not leave an empty snapshot.
+  // After it, single objects that cannot be read are named and left out.
+  bool PartialOkFor(const std::string&) const override { return listed_; }
+
+  std::vector<std::string> Paths() const override { return {bucket_->Location()}; }
+  std::string Kind() const override { return "s3"; }
+
+  nlohmann::json Position() const override {
+    std::vector<const Object*> stored;
+    uint64_t bytes = 0, unreadable = 0;
+    for (const Object& o : objects_) {
+      if (o.failed) {
+        unreadable++;
+        continue;
+      }
+      stored.push_back(&o);
+      bytes += o.head.size;
+    }
+    std::sort(stored.begin(), stored.end(),
+              [](const Object* a, const Object* b) { return a->listed.key < b->listed.key; });
+    crypto::Sha256Stream digest;
+    for (const Object* o : stored) {
+      std::string line = o->listed.key;
+      line.push_back('\0');
+      line += o->head.etag;
+      line.push_back('\0');
+      line += std::to_string(o->head.size) + "\n";
+      digest.Update(AsBytes(line));
+    }
+    const auto& url = bucket_->url();
+    nlohmann::json j = {{"url", bucket_->Location()},
+                        {"bucket", url.bucket},
+                        {"prefix", url.prefix},
+                        {"objects", stored.size()},
+                        {"bytes", bytes},
+                        {"listing_digest", digest.Finish().Hex()}};
+    if (unreadable > 0) j["unreadable"] = unreadable;
+    if (vanished_ > 0) j["vanished"] = vanished_;
+    return j;
+  }
+
+ private:
+  Status Load(std::vector<Status>* skipped);
+  Entry FileEntry(const Object& o, const std::string& name) const;
+
+  std::unique_ptr<Bucket> bucket_;
+  S3BucketSourceOptions options_;
+  bool loaded_ = false;
+  bool listed_ = false;
+  uint64_t vanished_ = 0;
+  std::vector<Object> objects_;
+  std::unordered_map<std::string, std::vector<Entry>> dirs_;  // encoded dir path -> sorted entries
+  std::unordered_map<std::string, size_t> files_;             // encoded file path -> objects_ index
+};
+
+Entry S3BucketSource::FileEntry(const Object& o, const std::string& name) const {
+  Entry e;
+  repo::Node& n = e.node;
+  n.name = name;
+  n.type = repo::NodeType::kFile;
+  n.mode = 0600;
+  n.uid = ::getuid();
+  n.gid = ::getgid();
+  n.size = o.head.size;
+  n.mtime_ns = o.listed.mtime_ns;
+  n.ctime_ns = o.listed.mtime_ns;
+  n.inode = EtagInode(o.head.etag);
+  auto& x = n.xattrs;
+  x.emplace_back("s3.key", o.listed.key);
+  x.emplace_back("s3.etag", o.head.etag);
+  if (!o.head.content_type.empty()) x.emplace_back("s3.content-type", o.head.content_type);
+  x.emplace_back("s3.storage-class", o.listed.storage_class);
+  if (!o.head.version_id.empty()) x.emplace_back("s3.version-id", o.head.version_id);
+  if (!o.head.sse.empty()) x.emplace_back("s3.sse", o.head.sse);
+  for (const auto& [k, v] : o.head.meta) x.emplace_back("s3.meta." + k, v);
+  for (const auto& [k, v] : o.head.system) x.emplace_back("s3." + k, v);
+  std::sort(x.begin(), x.end());
+  e.cacheable = true;
+  return e;
+}
+
+Status S3BucketSource::Load(std::vector<Status>* skipped) {
+  const std::string prefix = bucket_->KeyPrefix();
+  std::vector<Object> listed;
+  WARD_RETURN_IF_ERROR(bucket_->List(prefix, [&](ListedObject o) {
+    listed.push_back(Object{std::move(o), {}, false});
+    return Status::OK();
+  }));
+  listed_ = true;
+
+  // HEAD every object, `connections` at a time.
+  std::vector<Status> heads(listed.size());
+  ParallelFor(listed.size(), options_.bucket.connections, [&](size_t i) {
+    auto h = bucket_->Head(listed[i].listed.key);
+    if (h.ok()) {
+      listed[i].head = std::move(*h);
+    } else {
+      heads[i] = h.status();
+    }
+  });
+  for (size_t i = 0; i < listed.size(); ++i) {
+    Object& o = listed[i];
+    if (heads[i].code() == StatusCode::kNotFound) {
+      vanished_++;  // deleted since the listing: not part of this point in time
+      continue;
+    }
+    if (!heads[i].ok()) {
+      skipped->push_back(heads[i]);
+      o.failed = true;
+      objects_.push_back(std::move(o));
+      continue;
+    }
+    if (o.head.etag != o.listed.etag || o.head.size != o.listed.size) {
+      // Replaced since the listing: take the newer object whole (content,
+      // metadata and time from one version).
+      o.listed.etag = o.head.etag;
+      o.listed.size = o.head.size;
+      if (o.head.mtime_ns != 0) o.listed.mtime_ns = o.head.mtime_ns;
+      if (!o.head.storage_class.empty()) o.listed.storage_class = o.head.storage_class;
+    }
+    if (IsArchived(o)) {
+      skipped->push_back(FailedPreconditionError(
+          bucket_->Location() + ": " + o.listed.key + " is in storage class " + o.listed.storage_class +
+          " and cannot be read before it is restored from the archive (S3 RestoreObject): left out"));
+      o.failed = true;
+    }
+    objects_.push_back(std::move(o));
+  }
+
+  std::vector<std::string> keys;
+  keys.reserve(objects_.size());
+  for (const Object& o : objects_) keys.push_back(o.listed.key.substr(prefix.size()));
+  std::vector<std::string> paths = s3bucket::KeysToPaths(keys);
+
+  // Folders: entries sorted by name; a folder's time is the newest time below
+  // it, so an unchanged folder encodes to the same tree as before.
+  std::map<std::string, std::map<std::string, Entry>> dirs;
+  std::map<std::string, int64_t> dir_time;
+  dirs[""];
+  for (size_t i = 0; i < objects_.size(); ++i) {
+    const Object& o = objects_[i];
+    if (o.failed) continue;
+    const std::string& p = paths[i];
+    size_t slash = p.rfind('/');
+    std::string dir = slash == std::string::npos ? "" : p.substr(0, slash);
+    std::string name = slash == std::string::npos ? p : p.substr(slash + 1);
+    dirs[dir][name] = FileEntry(o, name);
+    files_[p] = i;
+    // Every ancestor folder exists and knows its newest object.
+    std::string d = dir;
+    for (;;) {
+      int64_t& t = dir_time[d];
+      t = std::max(t, o.listed.mtime_ns);
+      if (d.empty()) break;
+      size_t s = d.rfind('/');
+      std::string parent = s == std::string::npos ? "" : d.substr(0, s);
+      std::string leaf = s == std::string::npos ? d : d.substr(s + 1);
+      if (!dirs[parent].count(leaf)) {
+        Entry e;
+        e.node.name = leaf;
+        e.node.type = repo::NodeType::kDir;
+        e.node.mode = 0700;
+        e.node.uid = ::getuid();
+        e.node.gid = ::getgid();
+        e.cacheable = false;
+        dirs[parent][leaf] = std::move(e);
+      }
+      d = parent;
+    }
+  }
+  for (auto& [dir, entries] : dirs) {
+    std::vector<Entry> out;
+    out.reserve(entries.size());
+    for (auto& [name, e] : entries) {
+      if (e.node.type == repo::NodeType::kDir) {
+        e.node.mtime_ns = e.node.ctime_ns = dir_time[Join(dir, name)];
+      }
+      out.push_back(std::move(e));
+    }
+    dirs_[dir] = std::move(out);
+  }
+  loaded_ = true;
+  spdlog::debug("{}: {} objects listed, {} vanished, {} left out", bucket_->Location(), listed.size(), vanished_,
+                std::count_if(objects_.begin(), objects_.end(), [](const Object& o) { return o.failed; }));
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Source>> NewS3BucketSource(const S3BucketSourceOptions& options,
+                                                  const storage::s3::EnvLookup& env) {
+  if (options.piece_size < (64u << 10)) {
+    return InvalidArgumentError("S3 source piece size must be at least 64 KiB");
+  }
+  auto bucket = s3bucket::OpenBucket(options.url, options.bucket, env);
+  if (!bucket.ok()) return bucket.status();
+  return std::unique_ptr<Source>(std::make_unique<S3BucketSource>(std::move(*bucket), options));
+}
+
+Result<std::unique_ptr<Source>> MakeS3BucketSource(const plan::PlanSource& ps) {
+  auto fail = [&](const Status& s) { return Status(s.code(), "source '" + ps.name + "': " + s.message()); };
+  for (const char* secret : {"secret_access_key", "aws_secret_access_key", "access_key_id", "aws_access_key_id",
+                             "secret_key", "access_key", "session_token", "aws_session_token", "password"}) {
+    if (ps.config.contains(secret)) {
+      return InvalidArgumentError("source '" + ps.name + "': '" + secret +
+                                  "' does not belong in a plan: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                                  "in the environment, or name a profile of ~/.aws/credentials with profile = \"...\"");
+    }
+  }
+  S3BucketSourceOptions o;
+  WARD_ASSIGN_OR_RETURN(o.url, ps.String("url", true));
+  WARD_ASSIGN_OR_RETURN(int64_t connections, ps.Int("connections", o.bucket.connections));
+  if (connections < 1 || connections > 256) {
+    return InvalidArgumentError("source '" + ps.name + "': connections must be 1..256, not " +
+                                std::to_string(connections));
+  }
+  o.bucket.connections = static_cast<int>(connections);
+  WARD_ASSIGN_OR_RETURN(o.bucket.region, ps.String("region"));
+  WARD_ASSIGN_OR_RETURN(o.bucket.virtual_host, ps.Bool("virtual_host"));
+  WARD_ASSIGN_OR_RETURN(o.bucket.ca_file, ps.String("ca_file"));
+  WARD_ASSIGN_OR_RETURN(std::string profile, ps.String("profile"));
+  storage::s3::EnvLookup env = storage::s3::ProcessEnv();
+  if (!profile.empty()) {
+    // The profile's keys, not the environment's: hide AWS_* keys and name
+    // the profile, so credentials.h finds it the way the AWS CLI would.
+    storage::s3::EnvLookup process = env;
+    env = [process, profile](const std::string& name) -> std::optional<std::string> {
+      if (name == "AWS_ACCESS_KEY_ID" || name == "AWS_SECRET_ACCESS_KEY" || name == "AWS_SESSION_TOKEN") {
+        return std::nullopt;
+      }
+      if (name == "AWS_PROFILE") return profile;
+      return process(name);
+    };
+  }
+  auto s = NewS3BucketSource(o, env);
+  if (!s.ok()) return fail(s.status());
+  return std::move(*s);
+}
+
+}  // namespace ward::source
