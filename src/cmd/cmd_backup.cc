@@ -184,7 +184,9 @@ void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner) {
       ProgressDisplay display(g, &progress, "backup");
       auto r = engine::RunBackup(*repo, *src, bo, &progress);
       display.Stop();
-      if (!r.ok()) return Fail(r.status().WithContext("backup failed (no snapshot was saved)"), ExitCodeFor(r.status()) == kExitDamage ? kExitFailure : ExitCodeFor(r.status()));
+      // The repository is open by now: a source refusing its login is a
+      // failure of that source (1), not the repository's password (12).
+      if (!r.ok()) return Fail(r.status().WithContext("backup failed (no snapshot was saved)"), kExitFailure);
       for (const auto& e : r->read_errors) std::cerr << "ward: could not read " << e.message() << "\n";
       PrintSummary(g, *r);
       if (!r->read_errors.empty()) {
