@@ -13,7 +13,9 @@ Status Init() {
   return Status::OK();
 }
 
-void RandomBytes(std::span<uint8_t> out) { randombytes_buf(out.data(), out.size()); }
+void RandomBytes(std::span<uint8_t> out) {
+  if (!out.empty()) randombytes_buf(out.data(), out.size());
+}
 
 Bytes RandomBytes(size_t n) {
   Bytes b(n);
