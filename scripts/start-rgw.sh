@@ -284,20 +284,45 @@ osd_up || die "osd.0 not up; see $D/log/osd.0.log"
 log "osd up"
 
 # ---- radosgw
-if ! alive client.rgw.a; then
+# radosgw writes its PID file a little after it forks and creates its pools on
+# the first start; it can exit during that first start (seen once on a fresh CI
+# machine), so a radosgw that exits is started again, up to three times. Give
+# up only when it keeps exiting, or after 180 s; then show why.
+start_rgw() {
   rm -f "$(pidfile client.rgw.a)"
-  radosgw -c "$CONF" -n client.rgw.a 2>>"$D/log/client.rgw.a.stderr" 9>&-
+  radosgw -c "$CONF" -n client.rgw.a 2>>"$D/log/client.rgw.a.stderr" 9>&- ||
+    log "radosgw exited with status $? at start"
   log "radosgw started"
-fi
-# radosgw writes its PID file a little after it forks (and creates its pools on
-# the first start), so give up only when the PID file exists and the process
-# is gone, or after 180 s.
+}
+# any radosgw process of this cluster, whether or not it has written its PID file
+rgw_process() {
+  local p
+  for p in /proc/[0-9]*; do
+    [[ "$(cat "$p/comm" 2>/dev/null)" == radosgw ]] || continue
+    grep -qa -- "$CONF" "$p/cmdline" 2>/dev/null && return 0
+  done
+  return 1
+}
+rgw_attempts=0
+if ! alive client.rgw.a; then start_rgw; rgw_attempts=1; fi
 for _ in $(seq 1 360); do
   endpoint_up && break
-  if [[ -f "$(pidfile client.rgw.a)" ]] && ! alive client.rgw.a; then break; fi
+  if ! alive client.rgw.a && ! rgw_process; then
+    (( rgw_attempts < 3 )) || break
+    log "radosgw exited before answering; last lines of its log:"
+    tail -n 5 "$D/log/client.rgw.a.log" >&2 || true
+    sleep 2
+    start_rgw
+    rgw_attempts=$((rgw_attempts + 1))
+  fi
   sleep 0.5
 done
-endpoint_up || die "radosgw not answering on $ENDPOINT; see $D/log/client.rgw.a.log"
+if ! endpoint_up; then
+  { echo "--- tail of $D/log/client.rgw.a.log"; tail -n 40 "$D/log/client.rgw.a.log"
+    echo "--- $D/log/client.rgw.a.stderr"; tail -n 20 "$D/log/client.rgw.a.stderr"
+    echo "--- ceph -s"; "${CEPH[@]}" -s; } >&2 2>&1 || true
+  die "radosgw not answering on $ENDPOINT after $rgw_attempts start(s); see $D/log/client.rgw.a.log"
+fi
 log "radosgw answers on $ENDPOINT"
 
 ensure_user
