@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <future>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
@@ -46,7 +47,13 @@ bool IsArchived(const Object& o) {
   return o.head.restore.find("ongoing-request=\"false\"") == std::string::npos;
 }
 
-class S3BucketSource;
+// Bytes [offset, offset + piece) of the object (all of it when it fits in
+// one piece), as listed: same ETag, same version.
+Result<Bytes> FetchPiece(Bucket& bucket, const Object& o, uint64_t piece, uint64_t offset) {
+  const uint64_t size = o.head.size;
+  uint64_t length = size <= piece ? size : std::min(piece, size - offset);
+  return bucket.Get(o.listed.key, o.head.etag, o.head.version_id, offset, length, size);
+}
 
 // Reads one object in pieces; the next piece is fetched while the engine
 // works on the current one.
@@ -59,9 +66,13 @@ class ObjectReader : public Reader {
   }
 
   // Fetches the first piece (so that Open reports a missing or changed
-  // object) and starts fetching the second.
-  Status Start() {
-    WARD_ASSIGN_OR_RETURN(current_, Fetch(0));
+  // object), or takes it from a readahead, and starts fetching the second.
+  Status Start(std::future<Result<Bytes>>* ahead = nullptr) {
+    if (ahead != nullptr) {
+      WARD_ASSIGN_OR_RETURN(current_, ahead->get());
+    } else {
+      WARD_ASSIGN_OR_RETURN(current_, Fetch(0));
+    }
     fetched_ = current_.size();
     Prefetch();
     return Status::OK();
@@ -102,11 +113,7 @@ class ObjectReader : public Reader {
   }
 
  private:
-  Result<Bytes> Fetch(uint64_t offset) {
-    const uint64_t size = object_->head.size;
-    uint64_t length = size <= piece_ ? size : std::min(piece_, size - offset);
-    return bucket_->Get(object_->listed.key, object_->head.etag, object_->head.version_id, offset, length, size);
-  }
+  Result<Bytes> Fetch(uint64_t offset) { return FetchPiece(*bucket_, *object_, piece_, offset); }
 
   void Prefetch() {
     uint64_t offset = fetched_;
@@ -141,8 +148,9 @@ class S3BucketSource : public Source {
     auto it = files_.find(path);
     if (it == files_.end()) return NotFoundError(bucket_->Location() + ": no object at '" + path + "' in the listing");
     Object& o = objects_[it->second];
+    std::optional<std::future<Result<Bytes>>> ahead = Readahead(walk_pos_[it->second]);
     auto reader = std::make_unique<ObjectReader>(bucket_.get(), &o, options_.piece_size);
-    Status s = reader->Start();
+    Status s = reader->Start(ahead ? &*ahead : nullptr);
     if (!s.ok()) return reader->Fail(s);
     return std::unique_ptr<Reader>(std::move(reader));
   }
@@ -155,6 +163,10 @@ class S3BucketSource : public Source {
 
   std::vector<std::string> Paths() const override { return {bucket_->Location()}; }
   std::string Kind() const override { return "s3"; }
+
+  ~S3BucketSource() override {
+    for (auto& [pos, f] : ahead_) f.wait();
+  }
 
   nlohmann::json Position() const override {
     std::vector<const Object*> stored;
@@ -187,12 +199,18 @@ class S3BucketSource : public Source {
                         {"listing_digest", digest.Finish().Hex()}};
     if (unreadable > 0) j["unreadable"] = unreadable;
     if (vanished_ > 0) j["vanished"] = vanished_;
+    spdlog::debug("{}: {} objects read ahead, {} of them unused", bucket_->Location(), read_ahead_, ahead_unused_);
     return j;
   }
 
  private:
   Status Load(std::vector<Status>* skipped);
   Entry FileEntry(const Object& o, const std::string& name) const;
+  // Records an Open at walk position `pos`; returns the object's first piece
+  // if it was read ahead, and reads the next objects ahead when the engine
+  // has been reading everything (see S3BucketSourceOptions::readahead).
+  std::optional<std::future<Result<Bytes>>> Readahead(size_t pos);
+  void Walk(const std::string& dir);
 
   std::unique_ptr<Bucket> bucket_;
   S3BucketSourceOptions options_;
@@ -202,7 +220,60 @@ class S3BucketSource : public Source {
   std::vector<Object> objects_;
   std::unordered_map<std::string, std::vector<Entry>> dirs_;  // encoded dir path -> sorted entries
   std::unordered_map<std::string, size_t> files_;             // encoded file path -> objects_ index
+
+  // Readahead: the engine walks folders depth-first in name order and opens
+  // the files it does not find unchanged, so walk_[k] is the k-th object it
+  // can open.
+  std::vector<size_t> walk_;      // objects_ indexes in walk order
+  std::vector<size_t> walk_pos_;  // objects_ index -> position in walk_
+  std::map<size_t, std::future<Result<Bytes>>> ahead_;  // walk position -> first piece
+  size_t ahead_bytes_ = 0;
+  int64_t last_open_ = -1;
+  int streak_ = 0;
+  uint64_t read_ahead_ = 0, ahead_unused_ = 0;
 };
+
+void S3BucketSource::Walk(const std::string& dir) {
+  for (const Entry& e : dirs_[dir]) {
+    std::string p = Join(dir, e.node.name);
+    if (e.node.type == repo::NodeType::kDir) {
+      Walk(p);
+    } else {
+      size_t idx = files_[p];
+      walk_pos_[idx] = walk_.size();
+      walk_.push_back(idx);
+    }
+  }
+}
+
+std::optional<std::future<Result<Bytes>>> S3BucketSource::Readahead(size_t pos) {
+  streak_ = static_cast<int64_t>(pos) == last_open_ + 1 ? streak_ + 1 : 1;
+  last_open_ = static_cast<int64_t>(pos);
+  // Objects read ahead and passed over were unchanged after all.
+  std::optional<std::future<Result<Bytes>>> mine;
+  while (!ahead_.empty() && ahead_.begin()->first <= pos) {
+    auto node = ahead_.extract(ahead_.begin());
+    ahead_bytes_ -= objects_[walk_[node.key()]].head.size;
+    if (node.key() == pos) {
+      mine = std::move(node.mapped());
+    } else {
+      ahead_unused_++;  // its future waits in its destructor
+    }
+  }
+  if (options_.readahead <= 0 || streak_ < options_.readahead_after) return mine;
+  const size_t end = std::min(walk_.size(), pos + 1 + static_cast<size_t>(options_.readahead));
+  for (size_t k = pos + 1; k < end; ++k) {
+    const Object& o = objects_[walk_[k]];
+    if (ahead_.count(k) || o.head.size > options_.readahead_max_object) continue;
+    if (ahead_bytes_ + o.head.size > static_cast<uint64_t>(options_.readahead) * options_.readahead_max_object) break;
+    ahead_bytes_ += o.head.size;
+    read_ahead_++;
+    Bucket* b = bucket_.get();
+    const uint64_t piece = options_.piece_size;
+    ahead_[k] = std::async(std::launch::async, [b, &o, piece] { return FetchPiece(*b, o, piece, 0); });
+  }
+  return mine;
+}
 
 Entry S3BucketSource::FileEntry(const Object& o, const std::string& name) const {
   Entry e;
@@ -330,6 +401,8 @@ Status S3BucketSource::Load(std::vector<Status>* skipped) {
     }
     dirs_[dir] = std::move(out);
   }
+  walk_pos_.assign(objects_.size(), 0);
+  Walk("");
   loaded_ = true;
   spdlog::debug("{}: {} objects listed, {} vanished, {} left out", bucket_->Location(), listed.size(), vanished_,
                 std::count_if(objects_.begin(), objects_.end(), [](const Object& o) { return o.failed; }));
