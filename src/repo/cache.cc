@@ -39,6 +39,21 @@ std::optional<Bytes> ObjectCache::Get(const storage::Handle& h) {
   return std::move(*data);
 }
 
+std::optional<Bytes> ObjectCache::GetRange(const storage::Handle& h, uint64_t offset, uint64_t length) {
+  if (!enabled()) return std::nullopt;
+  std::string path = Path(h);
+  auto fd = io::OpenRead(path);
+  if (!fd.ok()) return std::nullopt;
+  Bytes out(length);
+  auto n = io::PreadFull(fd->get(), out.data(), length, offset, path);
+  if (!n.ok() || *n != length) return std::nullopt;
+  return out;
+}
+
+void ObjectCache::Drop(const storage::Handle& h) {
+  if (enabled()) ::unlink(Path(h).c_str());
+}
+
 void ObjectCache::Put(const storage::Handle& h, ByteView data) {
   if (!enabled()) return;
   std::string path = Path(h);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "storage/local/local_backend.h"
@@ -200,6 +201,59 @@ TEST_F(RepositoryTest, CacheServesMetadataOfRemoteRepositories) {
   int before = remote->loads;
   ASSERT_EQ((*r)->ListSnapshots()->size(), 1u);
   EXPECT_EQ(remote->loads, before);  // served from the cache written on save
+}
+
+TEST_F(RepositoryTest, TreeBlobsComeFromTheCacheInPartsAndADamagedCopyIsReplaced) {
+  std::string cache = TempDir();
+  auto inner = std::make_unique<RemoteLike>(storage::NewLocalBackend(dir_));
+  RemoteLike* remote = inner.get();
+  OpenOptions o;
+  o.cache_dir = cache;
+  auto r = Repository::Open(std::move(inner), "pw", o);
+  ASSERT_TRUE(r.ok());
+  Repository& repo = **r;
+  std::vector<Bytes> trees;
+  for (int i = 0; i < 20; ++i) trees.push_back(ToBytes("tree " + std::to_string(i) + std::string(3000, 'x')));
+  {
+    PackUploader up(&repo, 0);
+    PackWriter w(&repo, &up);
+    for (const auto& t : trees) {
+      Id id = repo.HashBlob(t);
+      ASSERT_TRUE(repo.ReserveBlob(BlobType::kTree, id));
+      ASSERT_TRUE(w.Add(BlobType::kTree, id, t).ok());
+    }
+    ASSERT_TRUE(w.Flush().ok());
+    ASSERT_TRUE(up.Finish().ok());
+  }
+  auto load_all = [&] {
+    for (const auto& t : trees) {
+      auto got = repo.LoadBlob(BlobType::kTree, repo.HashBlob(t));
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_EQ(*got, t);
+    }
+  };
+  const int before = remote->loads;
+  load_all();
+  EXPECT_LE(remote->loads - before, 1) << "one pack, downloaded at most once";
+  const int after_first = remote->loads;
+  load_all();
+  EXPECT_EQ(remote->loads, after_first) << "served from the cache";
+
+  // Damage the cached pack in place: the blobs in the damaged part no longer
+  // authenticate, the cached copy is dropped and the repository's copy read.
+  std::string pack_file;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(cache)) {
+    if (e.is_regular_file() && e.path().parent_path().parent_path().filename() == "data") pack_file = e.path();
+  }
+  ASSERT_FALSE(pack_file.empty());
+  {
+    std::fstream f(pack_file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put('\xff');
+    f.put('\x00');
+  }
+  load_all();
+  EXPECT_EQ(remote->loads, after_first + 1) << "the damaged cached pack is downloaded again, once";
 }
 
 }  // namespace
