@@ -749,6 +749,12 @@ void PackUploader::Upload(PackBuilder::Finished pack) {
   }
   Status s = repo_->backend()->Save(storage::Handle::Of(FileType::kPack, pack.id), pack.data);
   if (s.code() == StatusCode::kAlreadyExists) s = Status::OK();  // same name, same bytes
+  // Tree packs of a remote repository are cached as they are written, so the
+  // next backup (files cache) and restore need not download them.
+  if (s.ok() && std::any_of(pack.blobs.begin(), pack.blobs.end(),
+                            [](const PackedBlob& b) { return b.loc.type == BlobType::kTree; })) {
+    repo_->cache().Put(storage::Handle::Of(FileType::kPack, pack.id), pack.data);
+  }
   size_t size = pack.data.size();
   pack.data = Bytes();  // release the buffer before waiting for the lock
   std::lock_guard lock(mu_);
