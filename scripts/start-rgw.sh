@@ -287,7 +287,8 @@ log "osd up"
 # radosgw writes its PID file a little after it forks and creates its pools on
 # the first start; it can exit during that first start (seen once on a fresh CI
 # machine), so a radosgw that exits is started again, up to three times. Give
-# up only when it keeps exiting, or after 180 s; then show why.
+# up only when it keeps exiting, or after 300 s (a slow disk makes the first
+# start slow); then show why.
 start_rgw() {
   rm -f "$(pidfile client.rgw.a)"
   radosgw -c "$CONF" -n client.rgw.a 2>>"$D/log/client.rgw.a.stderr" 9>&- ||
@@ -305,7 +306,7 @@ rgw_process() {
 }
 rgw_attempts=0
 if ! alive client.rgw.a; then start_rgw; rgw_attempts=1; fi
-for _ in $(seq 1 360); do
+for _ in $(seq 1 600); do
   endpoint_up && break
   if ! alive client.rgw.a && ! rgw_process; then
     (( rgw_attempts < 3 )) || break
@@ -318,6 +319,7 @@ for _ in $(seq 1 360); do
   sleep 0.5
 done
 if ! endpoint_up; then
+  log "radosgw is not answering; its logs follow"
   { echo "--- tail of $D/log/client.rgw.a.log"; tail -n 40 "$D/log/client.rgw.a.log"
     echo "--- $D/log/client.rgw.a.stderr"; tail -n 20 "$D/log/client.rgw.a.stderr"
     echo "--- ceph -s"; "${CEPH[@]}" -s; } >&2 2>&1 || true
