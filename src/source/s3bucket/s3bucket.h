@@ -22,8 +22,14 @@
 // of the previous snapshot matches its old node exactly (size, mtime, ctime,
 // inode) and is neither downloaded nor hashed again. Rewriting an object
 // with identical bytes gives it a new LastModified: it is read once more.
-// Every object is HEADed on every backup (metadata may change without the
-// ETag), but only new or changed objects are downloaded.
+// Only new or changed objects are downloaded. Metadata may change without the
+// ETag (a copy onto itself with new metadata), but never without a new
+// LastModified: so an object is asked with HEAD only when the HEAD cache
+// holds no answer for its listed ETag, size and LastModified. An unchanged
+// bucket of a million objects costs its listing pages, not a million HEADs.
+// The HEAD cache is one JSON file per source URL (0600, in the user's cache
+// directory: ~/.cache/ward/s3-sources/), holding keys and their metadata in
+// clear; a missing or damaged file only means every object is asked again.
 //
 // Failures: a listing that fails (wrong credentials, missing bucket,
 // unreachable endpoint) fails the backup with one line and no snapshot. After
@@ -92,7 +98,13 @@ struct S3BucketSourceOptions {
   int readahead = 8;
   int readahead_after = 8;
   uint64_t readahead_max_object = 1ull << 20;
+  // The HEAD cache file (see above); "" asks every object with HEAD.
+  std::string head_cache;
 };
+
+// The HEAD cache file for a source URL: $XDG_CACHE_HOME/ward/s3-sources/
+// (or ~/.cache/ward/...) + a hash of the URL; "" without a home.
+std::string DefaultHeadCache(const std::string& url);
 
 // A bucket source from options, with credentials and region from `env`.
 // Sends no request (the first List does). kInvalidArgument for a malformed

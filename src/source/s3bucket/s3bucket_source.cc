@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <future>
 #include <map>
 #include <optional>
@@ -11,6 +12,7 @@
 
 #include "base/sync.h"
 #include "crypto/crypto.h"
+#include "io/file.h"
 #include "source/s3bucket/key_path.h"
 #include "source/s3bucket/s3bucket.h"
 
@@ -38,6 +40,81 @@ uint64_t EtagInode(const std::string& etag) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | h.bytes[i];
   return v == 0 ? 1 : v;
+}
+
+// The HEAD cache (S3BucketSourceOptions::head_cache): per key, the listing's
+// ETag, size and LastModified and what HEAD said while they were those.
+constexpr int kHeadCacheVersion = 1;
+
+nlohmann::json PairsToJson(const std::vector<std::pair<std::string, std::string>>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& [k, x] : v) a.push_back({k, x});
+  return a;
+}
+
+bool PairsFromJson(const nlohmann::json& a, std::vector<std::pair<std::string, std::string>>* out) {
+  if (!a.is_array()) return false;
+  for (const auto& e : a) {
+    if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_string()) return false;
+    out->emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
+  }
+  return true;
+}
+
+nlohmann::json CacheEntry(const Object& o) {
+  const ObjectHead& h = o.head;
+  return {{"etag", o.listed.etag},
+          {"size", o.listed.size},
+          {"mtime_ns", o.listed.mtime_ns},
+          {"head",
+           {{"size", h.size}, {"etag", h.etag}, {"mtime_ns", h.mtime_ns}, {"content_type", h.content_type},
+            {"version_id", h.version_id}, {"storage_class", h.storage_class}, {"sse", h.sse},
+            {"restore", h.restore}, {"meta", PairsToJson(h.meta)}, {"system", PairsToJson(h.system)}}}};
+}
+
+// The cached HEAD of `l`, if the cache holds one taken while the object had
+// the listed ETag, size and LastModified.
+std::optional<ObjectHead> CachedHead(const nlohmann::json& objects, const ListedObject& l) {
+  auto it = objects.find(l.key);
+  if (it == objects.end() || !it->is_object()) return std::nullopt;
+  const nlohmann::json& e = *it;
+  try {
+    if (e.at("etag").get<std::string>() != l.etag || e.at("size").get<uint64_t>() != l.size ||
+        e.at("mtime_ns").get<int64_t>() != l.mtime_ns) {
+      return std::nullopt;
+    }
+    const nlohmann::json& j = e.at("head");
+    ObjectHead h;
+    h.size = j.at("size").get<uint64_t>();
+    h.etag = j.at("etag").get<std::string>();
+    h.mtime_ns = j.at("mtime_ns").get<int64_t>();
+    h.content_type = j.at("content_type").get<std::string>();
+    h.version_id = j.at("version_id").get<std::string>();
+    h.storage_class = j.at("storage_class").get<std::string>();
+    h.sse = j.at("sse").get<std::string>();
+    h.restore = j.at("restore").get<std::string>();
+    if (!PairsFromJson(j.at("meta"), &h.meta) || !PairsFromJson(j.at("system"), &h.system)) return std::nullopt;
+    if (h.etag != l.etag || h.size != l.size) return std::nullopt;
+    return h;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;  // a damaged entry is a miss
+  }
+}
+
+// The cache's objects for `location`; an empty object when there is no
+// usable cache file (missing, damaged, another version or location).
+nlohmann::json LoadHeadCache(const std::string& path, const std::string& location) {
+  nlohmann::json none = nlohmann::json::object();
+  if (path.empty()) return none;
+  auto data = io::ReadWholeFile(path);
+  if (!data.ok()) return none;
+  auto j = nlohmann::json::parse(data->begin(), data->end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("version", 0) != kHeadCacheVersion ||
+      j.value("location", "") != location || !j.contains("objects") || !j["objects"].is_object()) {
+    spdlog::debug("head cache {} unusable; every object is asked again", path);
+    return none;
+  }
+  return std::move(j["objects"]);
 }
 
 bool IsArchived(const Object& o) {
@@ -205,6 +282,8 @@ class S3BucketSource : public Source {
 
  private:
   Status Load(std::vector<Status>* skipped);
+  // Writes the HEAD cache for the objects listed and read now.
+  void SaveHeadCache() const;
   Entry FileEntry(const Object& o, const std::string& name) const;
   // Records an Open at walk position `pos`; returns the object's first piece
   // if it was read ahead, and reads the next objects ahead when the engine
@@ -231,7 +310,22 @@ class S3BucketSource : public Source {
   int64_t last_open_ = -1;
   int streak_ = 0;
   uint64_t read_ahead_ = 0, ahead_unused_ = 0;
+  size_t heads_asked_ = 0;
 };
+
+void S3BucketSource::SaveHeadCache() const {
+  const std::string& path = options_.head_cache;
+  nlohmann::json objects = nlohmann::json::object();
+  for (const Object& o : objects_) {
+    if (!o.failed) objects[o.listed.key] = CacheEntry(o);
+  }
+  nlohmann::json j = {{"version", kHeadCacheVersion}, {"location", bucket_->Location()}, {"objects", objects}};
+  // An unwritable cache is no cache, not an error.
+  size_t slash = path.rfind('/');
+  if (slash != std::string::npos && !io::MakeDirs(path.substr(0, slash), 0700).ok()) return;
+  Status s = io::WriteFileAtomic(path, AsBytes(j.dump()), false, 0600);
+  if (!s.ok()) spdlog::debug("head cache not written: {}", s.message());
+}
 
 void S3BucketSource::Walk(const std::string& dir) {
   for (const Entry& e : dirs_[dir]) {
@@ -310,9 +404,20 @@ Status S3BucketSource::Load(std::vector<Status>* skipped) {
   }));
   listed_ = true;
 
-  // HEAD every object, `connections` at a time.
+  // HEAD every object the HEAD cache does not know with its listed ETag,
+  // size and LastModified, `connections` at a time.
+  const nlohmann::json cached = LoadHeadCache(options_.head_cache, bucket_->Location());
+  std::vector<size_t> ask;
+  for (size_t i = 0; i < listed.size(); ++i) {
+    if (auto h = CachedHead(cached, listed[i].listed)) {
+      listed[i].head = std::move(*h);
+    } else {
+      ask.push_back(i);
+    }
+  }
   std::vector<Status> heads(listed.size());
-  ParallelFor(listed.size(), options_.bucket.connections, [&](size_t i) {
+  ParallelFor(ask.size(), options_.bucket.connections, [&](size_t k) {
+    const size_t i = ask[k];
     auto h = bucket_->Head(listed[i].listed.key);
     if (h.ok()) {
       listed[i].head = std::move(*h);
@@ -320,6 +425,7 @@ Status S3BucketSource::Load(std::vector<Status>* skipped) {
       heads[i] = h.status();
     }
   });
+  heads_asked_ = ask.size();
   for (size_t i = 0; i < listed.size(); ++i) {
     Object& o = listed[i];
     if (heads[i].code() == StatusCode::kNotFound) {
@@ -348,6 +454,8 @@ Status S3BucketSource::Load(std::vector<Status>* skipped) {
     }
     objects_.push_back(std::move(o));
   }
+
+  if (!options_.head_cache.empty() && (!ask.empty() || cached.size() != objects_.size())) SaveHeadCache();
 
   std::vector<std::string> keys;
   keys.reserve(objects_.size());
@@ -404,7 +512,8 @@ Status S3BucketSource::Load(std::vector<Status>* skipped) {
   walk_pos_.assign(objects_.size(), 0);
   Walk("");
   loaded_ = true;
-  spdlog::debug("{}: {} objects listed, {} vanished, {} left out", bucket_->Location(), listed.size(), vanished_,
+  spdlog::debug("{}: {} objects listed, {} asked with HEAD, {} vanished, {} left out", bucket_->Location(),
+                listed.size(), heads_asked_, vanished_,
                 std::count_if(objects_.begin(), objects_.end(), [](const Object& o) { return o.failed; }));
   return Status::OK();
 }
@@ -419,6 +528,18 @@ Result<std::unique_ptr<Source>> NewS3BucketSource(const S3BucketSourceOptions& o
   auto bucket = s3bucket::OpenBucket(options.url, options.bucket, env);
   if (!bucket.ok()) return bucket.status();
   return std::unique_ptr<Source>(std::make_unique<S3BucketSource>(std::move(*bucket), options));
+}
+
+std::string DefaultHeadCache(const std::string& url) {
+  std::string dir;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
+    dir = std::string(x) + "/ward";
+  } else if (const char* h = std::getenv("HOME"); h && *h) {
+    dir = std::string(h) + "/.cache/ward";
+  } else {
+    return "";
+  }
+  return dir + "/s3-sources/" + crypto::Sha256(AsBytes(url)).Hex().substr(0, 32) + ".json";
 }
 
 Result<std::unique_ptr<Source>> MakeS3BucketSource(const plan::PlanSource& ps) {
@@ -456,6 +577,7 @@ Result<std::unique_ptr<Source>> MakeS3BucketSource(const plan::PlanSource& ps) {
       return process(name);
     };
   }
+  o.head_cache = DefaultHeadCache(o.url);
   auto s = NewS3BucketSource(o, env);
   if (!s.ok()) return fail(s.status());
   return std::move(*s);

@@ -17,6 +17,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "base/sync.h"
 #include "crypto/crypto.h"
@@ -289,10 +290,12 @@ class S3BucketTest : public ::testing::Test {
     return p;
   }
 
-  std::unique_ptr<Source> NewSource(const std::string& endpoint, uint64_t piece = 8 << 20) {
+  std::unique_ptr<Source> NewSource(const std::string& endpoint, uint64_t piece = 8 << 20,
+                                    const std::string& head_cache = "") {
     S3BucketSourceOptions o;
     o.url = UrlAt(endpoint, src_bucket_, src_prefix_);
     o.piece_size = piece;
+    o.head_cache = head_cache;
     o.bucket.retry_base = std::chrono::milliseconds(5);
     o.bucket.retry_cap = std::chrono::milliseconds(200);
     o.bucket.max_attempts = 12;
@@ -744,23 +747,59 @@ TEST_F(S3BucketTest, ManySmallObjectsUnchangedAreNotDownloadedAgain) {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
   });
   auto proxy = StartProxy();
-  auto src = NewSource(ProxyEndpoint(*proxy));
+  auto count = [&](const char* method, size_t from) {
+    auto heads = proxy->RequestHeads();
+    return std::count_if(heads.begin() + from, heads.end(),
+                         [&](const std::string& h) { return h.rfind(std::string(method) + " ", 0) == 0; });
+  };
+  const std::string head_cache = base_ + "/heads/cvs.json";
+  auto src = NewSource(ProxyEndpoint(*proxy), 8 << 20, head_cache);
   auto t0 = std::chrono::steady_clock::now();
   auto b1 = Backup(*src);
   double first_s = Since(t0);
   ASSERT_TRUE(b1.ok()) << b1.status().ToString();
   EXPECT_EQ(b1->snapshot.sources["objects"], kObjects);
   EXPECT_EQ(ObjectGets(*proxy, 0).size(), static_cast<size_t>(kObjects));
+  EXPECT_EQ(count("HEAD", 0), kObjects) << "a first backup asks every object";
 
-  const size_t before = proxy->RequestHeads().size();
-  auto src2 = NewSource(ProxyEndpoint(*proxy));
+  size_t before = proxy->RequestHeads().size();
+  auto src2 = NewSource(ProxyEndpoint(*proxy), 8 << 20, head_cache);
   t0 = std::chrono::steady_clock::now();
   auto b2 = Backup(*src2);
   double second_s = Since(t0);
   ASSERT_TRUE(b2.ok()) << b2.status().ToString();
   EXPECT_TRUE(ObjectGets(*proxy, before).empty());
+  EXPECT_EQ(count("HEAD", before), 0) << "unchanged objects are answered by the HEAD cache";
+  EXPECT_LE(proxy->RequestHeads().size() - before, 2u) << "the listing alone";
   EXPECT_EQ(b2->snapshot.summary->files_unmodified, static_cast<uint64_t>(kObjects));
   EXPECT_EQ(b2->snapshot.tree, b1->snapshot.tree) << "an unchanged bucket gives the same tree";
+  const size_t unchanged_requests = proxy->RequestHeads().size() - before;
+
+  // New metadata on the same bytes (same ETag) gives a new LastModified: that
+  // object alone is asked again, and the snapshot has its new metadata. A
+  // damaged cache file only costs HEADs.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ASSERT_TRUE(bucket_->Put(src_prefix_ + "/" + specs[7].key, AsBytes(specs[7].data),
+                           {{"content-type", "text/x-changed"}, {"x-amz-meta-i", "seven"}})
+                  .ok());
+  before = proxy->RequestHeads().size();
+  auto b3 = Backup(*NewSource(ProxyEndpoint(*proxy), 8 << 20, head_cache));
+  ASSERT_TRUE(b3.ok()) << b3.status().ToString();
+  EXPECT_EQ(count("HEAD", before), 1);
+  {
+    auto repo = OpenRepo();
+    auto n = engine::FindNode(*repo, b3->snapshot.tree, "/" + specs[7].key);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    std::map<std::string, std::string> x(n->xattrs.begin(), n->xattrs.end());
+    EXPECT_EQ(x["s3.content-type"], "text/x-changed");
+    EXPECT_EQ(x["s3.meta.i"], "seven");
+  }
+  std::ofstream(head_cache, std::ios::trunc) << "{\"version\": 1, \"objects\": [";
+  before = proxy->RequestHeads().size();
+  auto b4 = Backup(*NewSource(ProxyEndpoint(*proxy), 8 << 20, head_cache));
+  ASSERT_TRUE(b4.ok()) << b4.status().ToString();
+  EXPECT_EQ(count("HEAD", before), kObjects);
+  EXPECT_EQ(b4->snapshot.tree, b3->snapshot.tree);
 
   const std::string staging = FreshBucket();
   S3BucketRestoreOptions o;
@@ -775,7 +814,7 @@ TEST_F(S3BucketTest, ManySmallObjectsUnchangedAreNotDownloadedAgain) {
   EXPECT_EQ(Listing(*to, "r").size(), static_cast<size_t>(kObjects));
   std::printf("[ measure ] %d small objects: first backup %.2fs, unchanged backup %.2fs (%zu requests), "
               "restore %.2fs\n",
-              kObjects, first_s, second_s, proxy->RequestHeads().size() - before, restore_s);
+              kObjects, first_s, second_s, unchanged_requests, restore_s);
 }
 
 TEST_F(S3BucketTest, PlanSourceTakesAProfileAndRefusesSecrets) {
