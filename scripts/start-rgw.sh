@@ -280,7 +280,10 @@ if ! alive osd.0; then
 fi
 osd_up() { [[ "$("${CEPH[@]}" osd dump -f json 2>/dev/null | jq -r '.osds[0].up // 0')" == 1 ]]; }
 for _ in $(seq 1 120); do osd_up && break; sleep 0.5; done
-osd_up || die "osd.0 not up; see $D/log/osd.0.log"
+if ! osd_up; then
+  { echo "--- tail of $D/log/osd.0.log"; tail -n 30 "$D/log/osd.0.log"; echo "--- df -h $D"; df -h "$D"; } >&2 2>&1 || true
+  die "osd.0 not up; see $D/log/osd.0.log"
+fi
 log "osd up"
 
 # ---- radosgw
@@ -322,7 +325,8 @@ if ! endpoint_up; then
   log "radosgw is not answering; its logs follow"
   { echo "--- tail of $D/log/client.rgw.a.log"; tail -n 40 "$D/log/client.rgw.a.log"
     echo "--- $D/log/client.rgw.a.stderr"; tail -n 20 "$D/log/client.rgw.a.stderr"
-    echo "--- ceph -s"; "${CEPH[@]}" -s; } >&2 2>&1 || true
+    echo "--- ceph -s"; "${CEPH[@]}" -s
+    echo "--- df -h $D"; df -h "$D"; } >&2 2>&1 || true
   die "radosgw not answering on $ENDPOINT after $rgw_attempts start(s); see $D/log/client.rgw.a.log"
 fi
 log "radosgw answers on $ENDPOINT"
