@@ -114,6 +114,12 @@ void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner) {
         auto p = plan::LoadPlan(o.plan);
         if (!p.ok()) return Fail(p.status(), kExitUsage);
         plan = std::move(*p);
+        // --force distrusts every cache, the bucket sources' HEAD caches too.
+        if (o.force) {
+          for (auto& ps : plan->sources) {
+            if (ps.kind == "s3") ps.config["head_cache"] = false;
+          }
+        }
         ApplyPlanDefaults(*plan, &g);
       } else if (!o.plan_sources.empty()) {
         return Fail("--source needs --plan", kExitUsage);

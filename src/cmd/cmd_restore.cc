@@ -20,6 +20,7 @@ struct RestoreOpts {
   std::string to, to_env, storage_class;
   std::vector<std::string> tables;
   bool swap = false;
+  bool allow_overwrite = false;
 };
 
 // The kind and recorded position of the source a restore path starts in:
@@ -51,6 +52,9 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
   cmd->add_option("--tables", o.tables, "with --to postgresql://...: only these tables (a,b)")->delimiter(',');
   cmd->add_flag("--swap", o.swap, "with --to postgresql://...: after the row counts check, rename live -> old, new -> live");
   cmd->add_option("--storage-class", o.storage_class, "with --to s3:...: storage class of the restored objects");
+  cmd->add_flag("--allow-overwrite", o.allow_overwrite,
+                "with --to s3:...: write into the bucket and prefix the snapshot was taken from, replacing live "
+                "objects (nothing is deleted)");
   cmd->add_option("-i,--include", o.includes, "restore only paths matching a pattern (repeatable)")
       ->allow_extra_args(false);
   cmd->add_option("-e,--exclude", o.excludes, "skip paths matching a pattern (repeatable)")->allow_extra_args(false);
@@ -95,6 +99,7 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
           to_opts.tables = o.tables;
           to_opts.swap = o.swap;
           to_opts.storage_class = o.storage_class;
+          to_opts.allow_overwrite = o.allow_overwrite;
           to_opts.position = position;
           auto t = source::MakeRestoreTarget(to_opts);
           if (!t.ok()) {

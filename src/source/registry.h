@@ -27,6 +27,7 @@ struct RestoreTargetOptions {
   std::vector<std::string> tables;  // postgres: restore only these
   bool swap = false;                // postgres: rename new <-> live after checks
   std::string storage_class;        // s3
+  bool allow_overwrite = false;     // s3: may write where the snapshot was taken
   // What the snapshot recorded for this source (its "position": row counts,
   // database name, replication offset, ...), for the target's checks.
   nlohmann::json position = nlohmann::json::object();

@@ -121,6 +121,8 @@ Result<std::unique_ptr<Source>> NewS3BucketSource(
 //   region = "eu-west-1"   instead of AWS_DEFAULT_REGION
 //   virtual_host = false   bucket.host addressing for custom endpoints
 //   ca_file = "/path.pem"  private CA
+//   head_cache = true      false: ask every object with HEAD on every backup
+//                          (`ward backup --force` sets it to false)
 // Keys that would hold secrets (secret_access_key, access_key_id,
 // session_token, ...) are refused.
 Result<std::unique_ptr<Source>> MakeS3BucketSource(const plan::PlanSource& ps);

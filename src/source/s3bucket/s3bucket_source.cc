@@ -577,7 +577,8 @@ Result<std::unique_ptr<Source>> MakeS3BucketSource(const plan::PlanSource& ps) {
       return process(name);
     };
   }
-  o.head_cache = DefaultHeadCache(o.url);
+  WARD_ASSIGN_OR_RETURN(bool head_cache, ps.Bool("head_cache", true));
+  if (head_cache) o.head_cache = DefaultHeadCache(o.url);
   auto s = NewS3BucketSource(o, env);
   if (!s.ok()) return fail(s.status());
   return std::move(*s);

@@ -42,24 +42,6 @@ bool PrefixesOverlap(const std::string& a, const std::string& b) {
   return a.rfind(b + "/", 0) == 0 || b.rfind(a + "/", 0) == 0;
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
-
-bool SameEndpoint(const storage::s3::S3Url& a, const storage::s3::S3Url& b) {
-  if (a.aws && b.aws) return true;
-  if (a.aws != b.aws) {
-    const auto& custom = a.aws ? b : a;
-    std::string h = Lower(custom.host);
-    return h.size() > 14 && h.compare(h.size() - 14, 14, ".amazonaws.com") == 0;
-  }
-  auto port = [](const storage::s3::S3Url& u) { return u.port != 0 ? u.port : (u.scheme == "http" ? 80 : 443); };
-  return Lower(a.host) == Lower(b.host) && port(a) == port(b);
-}
-
 const std::string* Xattr(const repo::Node& n, const std::string& name) {
   for (const auto& [k, v] : n.xattrs) {
     if (k == name) return &v;
@@ -506,18 +488,20 @@ Result<std::unique_ptr<RestoreTarget>> NewS3BucketRestoreTarget(const S3BucketRe
     std::string from = options.position.is_object() ? options.position.value("url", "") : "";
     if (!from.empty()) {
       auto src = storage::s3::ParseS3Url(from);
-      if (src.ok() && SameEndpoint(*src, bucket->url()) && src->bucket == bucket->url().bucket &&
-          PrefixesOverlap(src->prefix, bucket->url().prefix)) {
+      // Any endpoint: one bucket has many names (an alias, a proxy, path or
+      // virtual-host style), so the same bucket name counts as the same bucket.
+      if (src.ok() && src->bucket == bucket->url().bucket && PrefixesOverlap(src->prefix, bucket->url().prefix)) {
         return FailedPreconditionError("--to " + to + " overlaps " + src->ToString() +
                                        ", where the snapshot was taken: restoring there replaces live objects. "
-                                       "Restore into another bucket or prefix, or allow overwriting to do it on purpose");
+                                       "Restore into another bucket or prefix, or pass --allow-overwrite to do it "
+                                       "on purpose");
       }
     } else {
       WARD_ASSIGN_OR_RETURN(bool occupied, bucket->AnyUnder(bucket->KeyPrefix()));
       if (occupied) {
         return FailedPreconditionError("--to " + to +
                                        " already holds objects and the snapshot does not record where it was taken: "
-                                       "restore into an empty prefix, or allow overwriting on purpose");
+                                       "restore into an empty prefix, or pass --allow-overwrite to do it on purpose");
       }
     }
   }
@@ -533,6 +517,7 @@ Result<std::unique_ptr<RestoreTarget>> MakeS3BucketRestoreTarget(const RestoreTa
   o.url = options.to;
   o.storage_class = options.storage_class;
   o.position = options.position;
+  o.allow_overwrite = options.allow_overwrite;
   return NewS3BucketRestoreTarget(o);
 }
 
