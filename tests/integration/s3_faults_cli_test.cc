@@ -186,20 +186,37 @@ TEST_F(S3FaultsCliTest, ObjectLockProtectsEveryObjectAndPruneWorksAroundIt) {
   EXPECT_NE(f.code, 0);
   EXPECT_NE(f.err.find("Object Lock"), std::string::npos) << f.err;
   EXPECT_EQ(Ward({"snapshots", "--json"}).Json().size(), 2u);
-  // A killed backup leaves packs no index lists: garbage, but locked.
-  WriteFile(data + "/big.bin", RandomBytes(80 << 20, 9));
-  size_t packs_before = 0;
-  for (const auto& n : RepoObjectNames()) packs_before += n.rfind("pack/", 0) == 0;
-  int pid = StartProcess({WARD_BINARY, "-r", repo_, "backup", data},
-                         {{"WARD_PASSWORD", password_}, {"XDG_CACHE_HOME", dir_ + "/cache"}}, dir_ + "/killed.log");
-  for (int i = 0; i < 600; ++i) {
-    size_t packs = 0;
-    for (const auto& n : RepoObjectNames()) packs += n.rfind("pack/", 0) == 0;
-    if (packs >= packs_before + 2) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // A killed backup leaves packs no index lists: garbage, but locked. It is
+  // killed when its first pack is stored; a backup that finishes first (a
+  // fast machine) is counted, and another one is killed.
+  auto backend = RepoBackend();
+  ASSERT_NE(backend, nullptr);
+  auto count_packs = [&] {
+    size_t n = 0;
+    EXPECT_TRUE(backend->List(storage::FileType::kPack, [&](const storage::FileInfo&) {
+      ++n;
+      return Status::OK();
+    }).ok());
+    return n;
+  };
+  size_t finished = 0;
+  bool killed = false;
+  for (int attempt = 0; attempt < 4 && !killed; ++attempt) {
+    WriteFile(data + "/big.bin", RandomBytes(96 << 20, 9 + attempt));
+    const size_t packs_before = count_packs();
+    int pid = StartProcess({WARD_BINARY, "-r", repo_, "backup", data},
+                           {{"WARD_PASSWORD", password_}, {"XDG_CACHE_HOME", dir_ + "/cache"}}, dir_ + "/killed.log");
+    for (int i = 0; i < 3000 && count_packs() <= packs_before; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(pid, SIGKILL);
+    if (WaitProcess(pid) == 128 + SIGKILL) {
+      killed = true;
+    } else {
+      ++finished;
+    }
   }
-  ::kill(pid, SIGKILL);
-  WaitProcess(pid);
+  ASSERT_TRUE(killed) << "four backups of 96 MiB each finished before their first pack was listed";
   // Prune cannot delete locked packs: it says so, keeps them for later, and
   // extends the retention of what is still in use.
   auto p = Ward({"--json", "prune"});
@@ -220,7 +237,7 @@ TEST_F(S3FaultsCliTest, ObjectLockProtectsEveryObjectAndPruneWorksAroundIt) {
   ASSERT_EQ(Ward({"backup", data}).code, 0);
   auto again = Ward({"forget", "--keep-last", "1"});
   EXPECT_NE(again.code, 0);
-  EXPECT_EQ(Ward({"snapshots", "--json"}).Json().size(), 3u);
+  EXPECT_EQ(Ward({"snapshots", "--json"}).Json().size(), 3u + finished);
 }
 
 TEST_F(S3FaultsCliTest, AppendOnlyNeverDeletes) {
