@@ -307,11 +307,21 @@ rgw_process() {
   done
   return 1
 }
+# the PID in radosgw's PID file is a running process (any name: a daemon may
+# rename its thread)
+rgw_pid_running() {
+  local f pid
+  f=$(pidfile client.rgw.a)
+  [[ -s "$f" ]] || return 1
+  pid=$(<"$f")
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+    ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null
+}
 rgw_attempts=0
 if ! alive client.rgw.a; then start_rgw; rgw_attempts=1; fi
 for _ in $(seq 1 600); do
   endpoint_up && break
-  if ! alive client.rgw.a && ! rgw_process; then
+  if ! rgw_pid_running && ! rgw_process; then
     (( rgw_attempts < 3 )) || break
     log "radosgw exited before answering; last lines of its log:"
     tail -n 5 "$D/log/client.rgw.a.log" >&2 || true
