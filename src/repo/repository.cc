@@ -331,7 +331,7 @@ Result<std::vector<Id>> Repository::ListIds(FileType type) {
   return ids;
 }
 
-Result<std::vector<std::pair<Id, IndexFile>>> Repository::LoadIndexFiles() {
+Result<std::vector<std::pair<Id, IndexFile>>> Repository::LoadAllIndexFiles() {
   WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kIndex));
   std::vector<std::optional<IndexFile>> files(ids.size());
   std::vector<Status> errors(ids.size());
@@ -348,52 +348,43 @@ Result<std::vector<std::pair<Id, IndexFile>>> Repository::LoadIndexFiles() {
     }
     files[i] = std::move(*f);
   });
-  std::set<Id> superseded;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (!errors[i].ok() && errors[i].code() != StatusCode::kNotFound) return errors[i];
-    if (files[i]) superseded.insert(files[i]->supersedes.begin(), files[i]->supersedes.end());
-  }
   std::vector<std::pair<Id, IndexFile>> out;
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (files[i] && !superseded.count(ids[i])) out.emplace_back(ids[i], std::move(*files[i]));
+    // An index file deleted by a concurrent prune was superseded by another one.
+    if (!errors[i].ok() && errors[i].code() != StatusCode::kNotFound) return errors[i];
+    if (files[i]) out.emplace_back(ids[i], std::move(*files[i]));
   }
   return out;
 }
 
+namespace {
+
+std::set<Id> Superseded(const std::vector<std::pair<Id, IndexFile>>& files) {
+  std::set<Id> out;
+  for (const auto& [id, f] : files) out.insert(f.supersedes.begin(), f.supersedes.end());
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<Id, IndexFile>>> Repository::LoadIndexFiles() {
+  WARD_ASSIGN_OR_RETURN(auto files, LoadAllIndexFiles());
+  const std::set<Id> superseded = Superseded(files);
+  std::erase_if(files, [&](const auto& f) { return superseded.count(f.first) > 0; });
+  return files;
+}
+
 Status Repository::LoadIndex() {
   index_.Clear();
-  WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kIndex));
-  std::vector<std::optional<IndexFile>> files(ids.size());
-  std::vector<Status> errors(ids.size());
-  ParallelFor(ids.size(), backend_->IsLocal() ? 2 : backend_->Concurrency(), [&](size_t i) {
-    auto data = LoadObject(Handle::Of(FileType::kIndex, ids[i]));
-    if (!data.ok()) {
-      errors[i] = data.status();
-      return;
-    }
-    auto f = IndexFile::Decode(*data);
-    if (!f.ok()) {
-      errors[i] = f.status().WithContext("index " + ids[i].Short());
-      return;
-    }
-    files[i] = std::move(*f);
-  });
-  for (size_t i = 0; i < ids.size(); ++i) {
-    // An index file deleted by a concurrent prune was superseded by another one.
-    if (!errors[i].ok() && errors[i].code() != StatusCode::kNotFound) return errors[i];
-  }
-  std::set<Id> superseded;
-  for (const auto& f : files) {
-    if (f) superseded.insert(f->supersedes.begin(), f->supersedes.end());
-  }
+  WARD_ASSIGN_OR_RETURN(auto files, LoadAllIndexFiles());
+  const std::set<Id> superseded = Superseded(files);
   index_files_.clear();
   std::set<std::string> keep;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (!files[i]) continue;
-    keep.insert(ids[i].Hex());
-    if (superseded.count(ids[i])) continue;
-    index_files_.push_back(ids[i]);
-    for (const auto& p : files[i]->packs) index_.AddPack(p.id, p.blobs);
+  for (const auto& [id, f] : files) {
+    keep.insert(id.Hex());
+    if (superseded.count(id)) continue;
+    index_files_.push_back(id);
+    for (const auto& p : f.packs) index_.AddPack(p.id, p.blobs);
   }
   cache_->Retain(FileType::kIndex, keep);
   WARD_ASSIGN_OR_RETURN(plans_, LoadPlans());

@@ -138,6 +138,9 @@ class Repository {
   // Loads every (non-superseded) index file, decoded, without touching the
   // master index: for jobs that need each pack's full list of blobs.
   Result<std::vector<std::pair<Id, IndexFile>>> LoadIndexFiles();
+  // Every index file, superseded ones included, loaded in parallel; files a
+  // concurrent prune deleted meanwhile are left out.
+  Result<std::vector<std::pair<Id, IndexFile>>> LoadAllIndexFiles();
   const PendingPlans& pending_plans() const { return plans_; }
   // Reads the deletion plans only.
   Result<PendingPlans> LoadPlans();
