@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <future>
 #include <map>
 #include <optional>
@@ -13,6 +12,7 @@
 #include "base/sync.h"
 #include "crypto/crypto.h"
 #include "io/file.h"
+#include "repo/cache.h"
 #include "source/s3bucket/key_path.h"
 #include "source/s3bucket/s3bucket.h"
 
@@ -531,14 +531,8 @@ Result<std::unique_ptr<Source>> NewS3BucketSource(const S3BucketSourceOptions& o
 }
 
 std::string DefaultHeadCache(const std::string& url) {
-  std::string dir;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
-    dir = std::string(x) + "/ward";
-  } else if (const char* h = std::getenv("HOME"); h && *h) {
-    dir = std::string(h) + "/.cache/ward";
-  } else {
-    return "";
-  }
+  const std::string dir = repo::DefaultCacheDir();
+  if (dir.empty()) return "";
   return dir + "/s3-sources/" + crypto::Sha256(AsBytes(url)).Hex().substr(0, 32) + ".json";
 }
 
