@@ -114,8 +114,9 @@ void RegisterBackup(CLI::App& app, GlobalOptions& g, Runner* runner) {
         auto p = plan::LoadPlan(o.plan);
         if (!p.ok()) return Fail(p.status(), kExitUsage);
         plan = std::move(*p);
-        // --force distrusts every cache, the bucket sources' HEAD caches too.
-        if (o.force) {
+        // --force distrusts every cache and --no-cache keeps none: the bucket
+        // sources' HEAD caches too.
+        if (o.force || g.no_cache) {
           for (auto& ps : plan->sources) {
             if (ps.kind == "s3") ps.config["head_cache"] = false;
           }
