@@ -56,14 +56,6 @@ bool IsTransient(const S3Response& r) {
 
 std::string Quote(const std::string& etag) { return "\"" + etag + "\""; }
 
-// ListObjectsV2 with encoding-type=url sends keys percent-encoded, spaces as
-// '+' on AWS (RGW writes %20).
-std::string DecodeListedKey(std::string_view s) {
-  std::string plus(s);
-  std::replace(plus.begin(), plus.end(), '+', ' ');
-  return storage::s3::UriDecode(plus);
-}
-
 }  // namespace
 
 const std::vector<std::string>& SystemHeaders() {
@@ -297,52 +289,29 @@ Status Bucket::Check() {
 }
 
 Status Bucket::List(const std::string& prefix, const std::function<Status(ListedObject)>& fn) {
-  std::string token;
-  std::string what = "listing " + (prefix.empty() ? std::string("the bucket") : prefix);
-  for (;;) {
-    S3Request req;
-    req.bucket = url_.bucket;
-    req.query.emplace_back("list-type", "2");
-    req.query.emplace_back("encoding-type", "url");
-    if (!prefix.empty()) req.query.emplace_back("prefix", prefix);
-    if (!token.empty()) req.query.emplace_back("continuation-token", token);
-    req.max_body = 64 << 20;
-    WARD_ASSIGN_OR_RETURN(S3Response r, Call(req));
-    if (r.status != 200) return MapError("GET", "?list-type=2&prefix=" + prefix, r);
-    auto doc = storage::s3::ParseXml(AsString(r.body));
-    if (!doc.ok()) return UnavailableError(Location() + ": " + what + ": " + doc.status().message());
-    if (doc->name != "ListBucketResult") {
-      return UnavailableError(Location() + ": " + what + ": unexpected reply <" + doc->name + ">");
+  storage::s3::ListObjectsRequest list;
+  list.bucket = url_.bucket;
+  list.prefix = prefix;
+  list.url_encoding = true;
+  list.max_body = 64 << 20;
+  list.what = Location() + ": listing " + (prefix.empty() ? std::string("the bucket") : prefix);
+  list.send = [this](const S3Request& req) { return Call(req); };
+  list.refused = [&](const S3Response& r) { return MapError("GET", "?list-type=2&prefix=" + prefix, r); };
+  return storage::s3::ListObjectsV2(list, [&](const XmlElement& c, const std::string& key) -> Status {
+    ListedObject o;
+    o.key = key;
+    if (o.key.compare(0, prefix.size(), prefix) != 0) {
+      return UnavailableError(list.what + ": the server listed '" + o.key + "', which is outside the prefix");
     }
-    // A server that ignores encoding-type sends keys as they are.
-    const bool encoded = doc->ChildText("EncodingType") == "url";
-    for (const XmlElement* c : doc->Children("Contents")) {
-      ListedObject o;
-      o.key = encoded ? DecodeListedKey(c->ChildText("Key")) : c->ChildText("Key");
-      if (o.key.compare(0, prefix.size(), prefix) != 0) {
-        return UnavailableError(Location() + ": " + what + ": the server listed '" + o.key +
-                                "', which is outside the prefix");
-      }
-      if (!ParseU64(c->ChildText("Size"), &o.size)) {
-        return UnavailableError(Location() + ": " + what + ": bad <Size> for " + o.key);
-      }
-      o.etag = NormalizeEtag(c->ChildText("ETag"));
-      auto t = ParseTime(c->ChildText("LastModified"));
-      if (!t.ok()) {
-        return UnavailableError(Location() + ": " + what + ": bad <LastModified> for " + o.key);
-      }
-      o.mtime_ns = *t;
-      o.storage_class = c->ChildText("StorageClass");
-      if (o.storage_class.empty()) o.storage_class = "STANDARD";
-      WARD_RETURN_IF_ERROR(fn(std::move(o)));
-    }
-    if (doc->ChildText("IsTruncated") != "true") return Status::OK();
-    std::string next = doc->ChildText("NextContinuationToken");
-    if (next.empty() || next == token) {
-      return UnavailableError(Location() + ": " + what + ": truncated reply without a new continuation token");
-    }
-    token = std::move(next);
-  }
+    if (!ParseU64(c.ChildText("Size"), &o.size)) return UnavailableError(list.what + ": bad <Size> for " + o.key);
+    o.etag = NormalizeEtag(c.ChildText("ETag"));
+    auto t = ParseTime(c.ChildText("LastModified"));
+    if (!t.ok()) return UnavailableError(list.what + ": bad <LastModified> for " + o.key);
+    o.mtime_ns = *t;
+    o.storage_class = c.ChildText("StorageClass");
+    if (o.storage_class.empty()) o.storage_class = "STANDARD";
+    return fn(std::move(o));
+  });
 }
 
 Result<bool> Bucket::AnyUnder(const std::string& prefix) {

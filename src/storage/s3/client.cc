@@ -406,4 +406,41 @@ Result<S3Response> S3Client::Send(const S3Request& req) {
   return response;
 }
 
+Status ListObjectsV2(const ListObjectsRequest& req,
+                     const std::function<Status(const XmlElement& contents, const std::string& key)>& fn) {
+  std::string token;
+  for (;;) {
+    S3Request page;
+    page.bucket = req.bucket;
+    page.query.emplace_back("list-type", "2");
+    if (req.url_encoding) page.query.emplace_back("encoding-type", "url");
+    if (!req.prefix.empty()) page.query.emplace_back("prefix", req.prefix);
+    if (!token.empty()) page.query.emplace_back("continuation-token", token);
+    page.max_body = req.max_body;
+    WARD_ASSIGN_OR_RETURN(S3Response r, req.send(page));
+    if (r.status != 200) return req.refused(r);
+    auto doc = ParseXml(AsString(r.body));
+    if (!doc.ok()) return UnavailableError(req.what + ": " + doc.status().message());
+    if (doc->name != "ListBucketResult") {
+      return UnavailableError(req.what + ": unexpected reply <" + doc->name + ">");
+    }
+    // A server that ignores encoding-type sends keys as they are.
+    const bool encoded = doc->ChildText("EncodingType") == "url";
+    for (const XmlElement* c : doc->Children("Contents")) {
+      std::string key = c->ChildText("Key");
+      if (encoded) {
+        std::replace(key.begin(), key.end(), '+', ' ');
+        key = UriDecode(key);
+      }
+      WARD_RETURN_IF_ERROR(fn(*c, key));
+    }
+    if (doc->ChildText("IsTruncated") != "true") return Status::OK();
+    std::string next = doc->ChildText("NextContinuationToken");
+    if (next.empty() || next == token) {
+      return UnavailableError(req.what + ": truncated reply without a new continuation token");
+    }
+    token = std::move(next);
+  }
+}
+
 }  // namespace ward::storage::s3

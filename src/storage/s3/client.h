@@ -98,6 +98,30 @@ struct S3Error {
 };
 S3Error ParseS3Error(const S3Response& r);
 
+struct XmlElement;
+
+// One ListObjectsV2 walk over every page under a prefix.
+struct ListObjectsRequest {
+  std::string bucket;
+  std::string prefix;
+  // Ask for URL-encoded keys (encoding-type=url), so that keys with control
+  // characters survive XML; the keys handed on are decoded either way.
+  bool url_encoding = false;
+  uint64_t max_body = 16 << 20;  // per page
+  std::string what;              // "<location>: listing <prefix>", for errors
+  // Sends one page's request (with the caller's retries and error context).
+  std::function<Result<S3Response>(const S3Request&)> send;
+  // Turns a reply other than 200 into the caller's error.
+  std::function<Status(const S3Response&)> refused;
+};
+
+// Calls `fn` with each <Contents> element and its (decoded) key, page after
+// page, until the listing ends or `fn` fails. A reply that is not a
+// ListBucketResult, or a truncated one without a new continuation token, is
+// kUnavailable naming `what`.
+Status ListObjectsV2(const ListObjectsRequest& req,
+                     const std::function<Status(const XmlElement& contents, const std::string& key)>& fn);
+
 class S3Client {
  public:
   // kInvalidArgument for an unusable configuration (no host, bad scheme).

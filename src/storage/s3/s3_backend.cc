@@ -740,50 +740,31 @@ Status S3Backend::List(FileType t, const std::function<Status(const FileInfo&)>&
     return info.status().code() == StatusCode::kNotFound ? Status::OK() : info.status();
   }
   const std::string prefix = key_prefix_ + LayoutDir(t) + "/";
-  std::string token;
-  for (;;) {
-    S3Request req;
-    req.bucket = url_.bucket;
-    req.query.emplace_back("list-type", "2");
-    req.query.emplace_back("prefix", prefix);
-    if (!token.empty()) req.query.emplace_back("continuation-token", token);
+  ListObjectsRequest list;
+  list.bucket = url_.bucket;
+  list.prefix = prefix;
+  list.what = Location() + ": listing " + prefix;
+  list.send = [&](const S3Request& req) -> Result<S3Response> {
     auto r = client_->Send(req);
-    if (!r.ok()) return r.status().WithContext(Location() + ": listing " + prefix);
-    if (r->status != 200) return MapError("GET", "?list-type=2&prefix=" + prefix, *r);
-    auto doc = ParseXml(AsString(r->body));
-    if (!doc.ok()) {
-      return UnavailableError(Location() + ": listing " + prefix + ": " + doc.status().message());
+    if (!r.ok()) return r.status().WithContext(list.what);
+    return r;
+  };
+  list.refused = [&](const S3Response& r) { return MapError("GET", "?list-type=2&prefix=" + prefix, r); };
+  return ListObjectsV2(list, [&](const XmlElement& c, const std::string& key) -> Status {
+    if (key.compare(0, prefix.size(), prefix) != 0) return Status::OK();
+    std::string_view rest = std::string_view(key).substr(prefix.size());
+    std::string_view name = rest;
+    if (t == FileType::kPack) {
+      // data/<name[0:2]>/<name>
+      if (rest.size() != 67 || rest[2] != '/') return Status::OK();
+      name = rest.substr(3);
+      if (rest.substr(0, 2) != name.substr(0, 2)) return Status::OK();
     }
-    if (doc->name != "ListBucketResult") {
-      return UnavailableError(Location() + ": listing " + prefix + ": unexpected reply <" +
-                              doc->name + ">");
-    }
-    for (const XmlElement* c : doc->Children("Contents")) {
-      std::string key = c->ChildText("Key");
-      if (key.compare(0, prefix.size(), prefix) != 0) continue;
-      std::string_view rest = std::string_view(key).substr(prefix.size());
-      std::string_view name = rest;
-      if (t == FileType::kPack) {
-        // data/<name[0:2]>/<name>
-        if (rest.size() != 67 || rest[2] != '/') continue;
-        name = rest.substr(3);
-        if (rest.substr(0, 2) != name.substr(0, 2)) continue;
-      }
-      if (!IsValidName(name)) continue;
-      uint64_t size = 0;
-      if (!ParseU64(c->ChildText("Size"), &size)) {
-        return UnavailableError(Location() + ": listing " + prefix + ": bad <Size> for " + key);
-      }
-      WARD_RETURN_IF_ERROR(fn(FileInfo{std::string(name), size}));
-    }
-    if (doc->ChildText("IsTruncated") != "true") return Status::OK();
-    std::string next = doc->ChildText("NextContinuationToken");
-    if (next.empty() || next == token) {
-      return UnavailableError(Location() + ": listing " + prefix +
-                              ": truncated reply without a new continuation token");
-    }
-    token = std::move(next);
-  }
+    if (!IsValidName(name)) return Status::OK();
+    uint64_t size = 0;
+    if (!ParseU64(c.ChildText("Size"), &size)) return UnavailableError(list.what + ": bad <Size> for " + key);
+    return fn(FileInfo{std::string(name), size});
+  });
 }
 
 Status S3Backend::Remove(const Handle& h) {
