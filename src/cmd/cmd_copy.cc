@@ -53,10 +53,8 @@ void RegisterCopy(CLI::App& app, GlobalOptions& g, Runner* runner) {
       if (!src) return code;
       auto dst = OpenSecondRepository(g, o.to, o.to_password_file, "target", &code);
       if (!dst) return code;
-      auto all = src->ListSnapshots();
-      if (!all.ok()) return Fail(all.status());
-      auto chosen = o.filter.Apply(*all);
-      if (!chosen.ok()) return Fail(chosen.status(), kExitUsage);
+      auto chosen = o.filter.Select(*src, &code);
+      if (!chosen) return code;
       if (!o.snapshots.empty()) {
         std::vector<repo::Snapshot> picked;
         for (const auto& ref : o.snapshots) {

@@ -46,10 +46,8 @@ void RegisterCoverage(CLI::App& app, GlobalOptions& g, Runner* runner) {
       int code = 0;
       auto repo = OpenRepository(g, &code);
       if (!repo) return code;
-      auto all = repo->ListSnapshots();
-      if (!all.ok()) return Fail(all.status());
-      auto snaps = o.filter.Apply(*all);
-      if (!snaps.ok()) return Fail(snaps.status(), kExitUsage);
+      auto snaps = o.filter.Select(*repo, &code);
+      if (!snaps) return code;
       UnixNanos end = until ? *until : NowNanos();
       if (!since) {
         if (snaps->empty()) return Fail("no snapshot matches, so there is no range to check: give --since", kExitFailure);

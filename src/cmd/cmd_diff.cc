@@ -175,10 +175,8 @@ void RegisterDiff(CLI::App& app, GlobalOptions& g, Runner* runner) {
       if (!repo) return code;
       Status li = repo->LoadIndex();
       if (!li.ok()) return Fail(li);
-      auto all = repo->ListSnapshots();
-      if (!all.ok()) return Fail(all.status());
-      auto snaps = o.filter.Apply(*all);
-      if (!snaps.ok()) return Fail(snaps.status(), kExitUsage);
+      auto snaps = o.filter.Select(*repo, &code);
+      if (!snaps) return code;
       bool full_path = o.pattern.find('/') != std::string::npos;
       std::unordered_map<Id, Matches, IdHash> memo;
       nlohmann::json out = nlohmann::json::array();

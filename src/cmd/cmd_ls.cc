@@ -89,10 +89,8 @@ void RegisterLs(CLI::App& app, GlobalOptions& g, Runner* runner) {
       if (!repo) return code;
       Status li = repo->LoadIndex();
       if (!li.ok()) return Fail(li);
-      auto all = repo->ListSnapshots();
-      if (!all.ok()) return Fail(all.status());
-      auto candidates = o.filter.Apply(*all);
-      if (!candidates.ok()) return Fail(candidates.status(), kExitUsage);
+      auto candidates = o.filter.Select(*repo, &code);
+      if (!candidates) return code;
       auto snap = repo->FindSnapshot(o.snapshot, *candidates);
       if (!snap.ok()) return Fail(snap.status(), kExitUsage);
       std::string path = o.path.empty() || o.path[0] != '/' ? "/" + o.path : o.path;

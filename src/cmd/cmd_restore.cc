@@ -81,10 +81,8 @@ void RegisterRestore(CLI::App& app, GlobalOptions& g, Runner* runner) {
       if (!repo) return code;
       Status li = repo->LoadIndex();
       if (!li.ok()) return Fail(li);
-      auto all = repo->ListSnapshots();
-      if (!all.ok()) return Fail(all.status());
-      auto candidates = o.filter.Apply(*all);
-      if (!candidates.ok()) return Fail(candidates.status(), kExitUsage);
+      auto candidates = o.filter.Select(*repo, &code);
+      if (!candidates) return code;
       auto snap = repo->FindSnapshot(ref, *candidates);
       if (!snap.ok()) return Fail(snap.status(), kExitUsage);
       if (!o.to.empty() || !o.to_env.empty()) {

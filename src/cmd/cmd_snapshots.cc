@@ -39,10 +39,8 @@ void RegisterSnapshots(CLI::App& app, GlobalOptions& g, Runner* runner) {
       int code = 0;
       auto repo = OpenRepository(g, &code);
       if (!repo) return code;
-      auto all = repo->ListSnapshots();
-      if (!all.ok()) return Fail(all.status());
-      auto list = o.filter.Apply(*all);
-      if (!list.ok()) return Fail(list.status(), kExitUsage);
+      auto list = o.filter.Select(*repo, &code);
+      if (!list) return code;
       std::vector<repo::Snapshot> shown = *list;
       if (o.latest > 0) {
         std::map<std::string, int> seen;

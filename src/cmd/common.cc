@@ -203,6 +203,20 @@ void SnapshotFilter::AddFlags(CLI::App* cmd, bool with_time) {
   }
 }
 
+std::optional<std::vector<repo::Snapshot>> SnapshotFilter::Select(repo::Repository& repo, int* exit_code) const {
+  auto all = repo.ListSnapshots();
+  if (!all.ok()) {
+    *exit_code = Fail(all.status());
+    return std::nullopt;
+  }
+  auto chosen = Apply(*all);
+  if (!chosen.ok()) {
+    *exit_code = Fail(chosen.status(), kExitUsage);
+    return std::nullopt;
+  }
+  return std::move(*chosen);
+}
+
 Result<std::vector<repo::Snapshot>> SnapshotFilter::Apply(const std::vector<repo::Snapshot>& all) const {
   std::optional<UnixNanos> t0, t1;
   if (!since.empty()) {

@@ -121,6 +121,10 @@ struct SnapshotFilter {
   std::string since, until;
   void AddFlags(CLI::App* cmd, bool with_time = true);
   Result<std::vector<repo::Snapshot>> Apply(const std::vector<repo::Snapshot>& all) const;
+  // The repository's snapshots this filter selects; on failure prints the
+  // error and returns nullopt with *exit_code set (a bad filter is a usage
+  // error).
+  std::optional<std::vector<repo::Snapshot>> Select(repo::Repository& repo, int* exit_code) const;
 };
 
 nlohmann::json SnapshotJson(const repo::Snapshot& s);
