@@ -1,9 +1,7 @@
 #include "source/postgres/pg_test_server.h"
 
-#include <netinet/in.h>
 #include <pwd.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +11,7 @@
 #include <mutex>
 
 #include "source/postgres/pg_conn.h"
+#include "tests/tools/free_port.h"
 
 #ifndef WARD_SOURCE_DIR
 #error "WARD_SOURCE_DIR must point at the source tree (for scripts/start-postgres.sh)"
@@ -23,23 +22,6 @@ namespace ward::source::pg {
 namespace {
 
 namespace fs = std::filesystem;
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 std::string FindServerBin() {
   if (const char* env = std::getenv("PG_BIN"); env != nullptr && *env != '\0') {
@@ -104,7 +86,7 @@ PgTestServer* PgTestServer::Get(std::string* why, bool* missing) {
         g_why = "cannot create a temporary directory";
       } else {
         s->base_ = t;
-        s->port_ = FreePort();
+        s->port_ = ::ward::testing::FreeLoopbackPort();
         s->password_ = "ward-test-" + std::to_string(::getpid());
         std::string log = s->base_ + "-start.log";
         std::string cmd = "PG_BASE='" + s->base_ + "' PG_PORT=" + std::to_string(s->port_) +

@@ -1,10 +1,8 @@
 #include "source/redis/test_server.h"
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,29 +13,13 @@
 #include <fstream>
 #include <thread>
 
+#include "tests/tools/free_port.h"
+
 extern char** environ;
 
 namespace ward::source {
 
 namespace {
-
-// A port nobody listens on right now (the kernel's choice).
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 std::string LogTail(const std::string& path) {
   std::ifstream f(path);
@@ -75,7 +57,7 @@ Result<std::unique_ptr<RedisTestServer>> RedisTestServer::Start(
   const std::string conf = s->dir_ + "/redis.conf";
   const std::string log = s->dir_ + "/redis.log";
   for (int attempt = 0; attempt < 5; ++attempt) {
-    s->port_ = FreePort();
+    s->port_ = ::ward::testing::FreeLoopbackPort();
     {
       int fd = ::open(conf.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       if (fd < 0) return ErrnoStatus(errno, conf);
