@@ -9,6 +9,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -74,6 +75,25 @@ class Source {
   // Joins a directory path and a name.
   static std::string Join(const std::string& dir, const std::string& name) {
     return dir.empty() ? name : dir + "/" + name;
+  }
+
+  // The listing of a source that is one stream stored as one file `name` (a
+  // dump, an RDB, a command's output): mode 0600, owned by this user, timed
+  // `time_ns`, never taken from the files cache. Any directory but the root
+  // is kNotFound, naming the source by `kind`.
+  static Result<std::vector<Entry>> SingleFileListing(const std::string& kind, const std::string& path,
+                                                      const std::string& name, int64_t time_ns) {
+    if (!path.empty()) return NotFoundError(kind + " source has no directory " + path);
+    Entry e;
+    e.node.name = name;
+    e.node.type = repo::NodeType::kFile;
+    e.node.mode = 0600;
+    e.node.uid = ::getuid();
+    e.node.gid = ::getgid();
+    e.node.mtime_ns = time_ns;
+    e.node.ctime_ns = time_ns;
+    e.cacheable = false;
+    return std::vector<Entry>{e};
   }
 };
 

@@ -191,17 +191,7 @@ Result<std::unique_ptr<CommandSource>> CommandSource::Create(const CommandSource
 }
 
 Result<std::vector<Entry>> CommandSource::List(const std::string& path, std::vector<Status>*) {
-  if (!path.empty()) return NotFoundError("command source has no directory " + path);
-  Entry e;
-  e.node.name = options_.filename;
-  e.node.type = repo::NodeType::kFile;
-  e.node.mode = 0600;
-  e.node.uid = ::getuid();
-  e.node.gid = ::getgid();
-  e.node.mtime_ns = started_ns_;
-  e.node.ctime_ns = started_ns_;
-  e.cacheable = false;
-  return std::vector<Entry>{e};
+  return SingleFileListing("command", path, options_.filename, started_ns_);
 }
 
 Result<std::unique_ptr<Reader>> CommandSource::Open(const std::string& path, const Entry&) {

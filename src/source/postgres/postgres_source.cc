@@ -92,17 +92,7 @@ class PostgresLogicalSource : public Source {
   }
 
   Result<std::vector<Entry>> List(const std::string& path, std::vector<Status>*) override {
-    if (!path.empty()) return NotFoundError("postgres source has no directory " + path);
-    Entry e;
-    e.node.name = filename_;
-    e.node.type = repo::NodeType::kFile;
-    e.node.mode = 0600;
-    e.node.uid = ::getuid();
-    e.node.gid = ::getgid();
-    e.node.mtime_ns = started_ns_;
-    e.node.ctime_ns = started_ns_;
-    e.cacheable = false;
-    return std::vector<Entry>{e};
+    return SingleFileListing("postgres", path, filename_, started_ns_);
   }
 
   Result<std::unique_ptr<Reader>> Open(const std::string& path, const Entry&) override {

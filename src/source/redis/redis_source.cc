@@ -334,17 +334,7 @@ class RedisSource : public Source {
       : options_(std::move(o)), endpoint_(std::move(e)), created_ns_(NowNanos()) {}
 
   Result<std::vector<Entry>> List(const std::string& path, std::vector<Status>*) override {
-    if (!path.empty()) return NotFoundError("redis source has no directory " + path);
-    Entry e;
-    e.node.name = options_.filename;
-    e.node.type = repo::NodeType::kFile;
-    e.node.mode = 0600;
-    e.node.uid = ::getuid();
-    e.node.gid = ::getgid();
-    e.node.mtime_ns = created_ns_;
-    e.node.ctime_ns = created_ns_;
-    e.cacheable = false;
-    return std::vector<Entry>{e};
+    return SingleFileListing("redis", path, options_.filename, created_ns_);
   }
 
   Result<std::unique_ptr<Reader>> Open(const std::string& path, const Entry&) override {
