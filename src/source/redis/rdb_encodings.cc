@@ -253,7 +253,11 @@ uint64_t RdbCrc64(uint64_t crc, ByteView data) {
   return crc;
 }
 
-Result<Bytes> LzfDecompress(ByteView in, size_t out_len) {
+namespace {
+
+// The LZF walk: decodes `in` into `out` (out_len bytes), or with `out` null
+// only follows the output position, checking every bound either way.
+Status LzfWalk(ByteView in, size_t out_len, uint8_t* out) {
   // A back reference of at most 264 bytes costs 3 input bytes: nothing
   // decompresses more than 88-fold. Refusing more keeps a damaged length from
   // allocating gigabytes.
@@ -261,7 +265,6 @@ Result<Bytes> LzfDecompress(ByteView in, size_t out_len) {
     return Bad("LZF string claims " + std::to_string(out_len) + " bytes from " +
                std::to_string(in.size()) + " compressed bytes, which LZF cannot encode");
   }
-  Bytes out(out_len);
   const uint8_t* ip = in.data();
   const uint8_t* const in_end = ip + in.size();
   size_t op = 0;
@@ -271,7 +274,7 @@ Result<Bytes> LzfDecompress(ByteView in, size_t out_len) {
       const size_t len = ctrl + 1;
       if (len > size_t(in_end - ip)) return Bad("LZF literal run goes past the compressed data");
       if (len > out_len - op) return Bad("LZF data decodes to more than the declared length");
-      std::memcpy(out.data() + op, ip, len);
+      if (out != nullptr) std::memcpy(out + op, ip, len);
       op += len;
       ip += len;
       continue;
@@ -286,18 +289,20 @@ Result<Bytes> LzfDecompress(ByteView in, size_t out_len) {
     len += 2;
     if (back > op) return Bad("LZF back reference points before the start of the string");
     if (len > out_len - op) return Bad("LZF data decodes to more than the declared length");
-    uint8_t* dst = out.data() + op;
-    const uint8_t* src = dst - back;
-    if (back >= len) {
-      std::memcpy(dst, src, len);
-    } else if (back == 1) {
-      std::memset(dst, src[0], len);  // a run of one byte
-    } else {
-      // Overlapping: the `back` bytes before dst repeat; copy period by period.
-      for (size_t done = 0; done < len;) {
-        const size_t k = std::min(back, len - done);
-        std::memcpy(dst + done, src + done, k);
-        done += k;
+    if (out != nullptr) {
+      uint8_t* dst = out + op;
+      const uint8_t* src = dst - back;
+      if (back >= len) {
+        std::memcpy(dst, src, len);
+      } else if (back == 1) {
+        std::memset(dst, src[0], len);  // a run of one byte
+      } else {
+        // Overlapping: the `back` bytes before dst repeat; copy period by period.
+        for (size_t done = 0; done < len;) {
+          const size_t k = std::min(back, len - done);
+          std::memcpy(dst + done, src + done, k);
+          done += k;
+        }
       }
     }
     op += len;
@@ -306,46 +311,20 @@ Result<Bytes> LzfDecompress(ByteView in, size_t out_len) {
     return Bad("LZF data decodes to " + std::to_string(op) + " bytes, not the declared " +
                std::to_string(out_len));
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<Bytes> LzfDecompress(ByteView in, size_t out_len) {
+  // Checked before allocating: a damaged length must not allocate gigabytes.
+  if (out_len / 88 > in.size()) return LzfWalk(in, out_len, nullptr);
+  Bytes out(out_len);
+  WARD_RETURN_IF_ERROR(LzfWalk(in, out_len, out.data()));
   return out;
 }
 
-Status LzfCheck(ByteView in, size_t out_len) {
-  if (out_len / 88 > in.size()) {
-    return Bad("LZF string claims " + std::to_string(out_len) + " bytes from " +
-               std::to_string(in.size()) + " compressed bytes, which LZF cannot encode");
-  }
-  // The same walk as LzfDecompress, keeping only the output position.
-  const uint8_t* ip = in.data();
-  const uint8_t* const in_end = ip + in.size();
-  size_t op = 0;
-  while (ip < in_end) {
-    const unsigned ctrl = *ip++;
-    if (ctrl < 32) {
-      const size_t len = ctrl + 1;
-      if (len > size_t(in_end - ip)) return Bad("LZF literal run goes past the compressed data");
-      if (len > out_len - op) return Bad("LZF data decodes to more than the declared length");
-      op += len;
-      ip += len;
-      continue;
-    }
-    size_t len = ctrl >> 5;
-    if (len == 7) {
-      if (ip >= in_end) return Bad("LZF back reference cut short");
-      len += *ip++;
-    }
-    if (ip >= in_end) return Bad("LZF back reference cut short");
-    const size_t back = ((ctrl & 0x1f) << 8) + *ip++ + 1;
-    len += 2;
-    if (back > op) return Bad("LZF back reference points before the start of the string");
-    if (len > out_len - op) return Bad("LZF data decodes to more than the declared length");
-    op += len;
-  }
-  if (op != out_len) {
-    return Bad("LZF data decodes to " + std::to_string(op) + " bytes, not the declared " +
-               std::to_string(out_len));
-  }
-  return Status::OK();
-}
+Status LzfCheck(ByteView in, size_t out_len) { return LzfWalk(in, out_len, nullptr); }
 
 Result<uint64_t> ValidateListpack(ByteView lp) {
   LpCursor c(lp);
