@@ -109,6 +109,36 @@ TEST_F(CliTest, UnchangedReBackupReadsNothingAndStoresNothing) {
   EXPECT_EQ(third.Json()["files_unmodified"], 7);
 }
 
+// A path through a symlinked folder backs up what is behind the link (as
+// tar and restic do): `lnk/small`, `lnk/text.txt` and `lnk/` hold the
+// files; `lnk` alone is the link.
+TEST_F(CliTest, BackupThroughASymlinkedFolderSavesTheFiles) {
+  Init();
+  std::string real = dir_ + "/real";
+  WriteFile(real + "/small", RandomBytes(100000, 7));
+  WriteFile(real + "/text.txt", "some text\n");
+  ASSERT_EQ(::symlink(real.c_str(), (dir_ + "/lnk").c_str()), 0);
+  for (std::string path : {"lnk/small", "lnk/text.txt", "lnk/"}) {
+    auto b = Ward({"--json", "backup", dir_ + "/" + path});
+    ASSERT_EQ(b.code, 0) << path << ": " << b.err;
+    EXPECT_GE(b.Json()["total_files_processed"].get<int>(), 1) << path;
+    std::string out = dir_ + "/out-" + std::to_string(path.size());
+    auto r = Ward({"restore", "latest", "--target", out});
+    ASSERT_EQ(r.code, 0) << r.err;
+    if (path == "lnk/") {
+      EXPECT_EQ(DiffTrees(real, out + dir_ + "/lnk"), "");
+    } else {
+      EXPECT_EQ(ReadFile(out + dir_ + "/" + path), ReadFile(dir_ + "/" + path)) << path;
+    }
+  }
+  auto link = Ward({"--json", "backup", dir_ + "/lnk"});
+  ASSERT_EQ(link.code, 0) << link.err;
+  EXPECT_EQ(link.Json()["total_files_processed"], 0);
+  auto ls = Ward({"ls", "latest", dir_ + "/lnk"});
+  ASSERT_EQ(ls.code, 0) << ls.err;
+  EXPECT_EQ(ls.out.find("small"), std::string::npos) << ls.out;
+}
+
 TEST_F(CliTest, ExitCodesForCommonMistakes) {
   // No repository.
   auto missing = Ward({"snapshots"});

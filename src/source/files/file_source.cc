@@ -76,8 +76,13 @@ Result<std::unique_ptr<FileSource>> FileSource::Create(const FileSourceOptions& 
   std::unique_ptr<FileSource> s(new FileSource());
   WARD_ASSIGN_OR_RETURN(s->excludes_, PathMatcher::Create(options.excludes));
   s->one_file_system_ = options.one_file_system;
-  std::set<std::string> uniq;
-  for (const auto& p : options.paths) uniq.insert(CleanAbsolutePath(p));
+  std::set<std::string> uniq, trailing_slash;
+  for (const auto& p : options.paths) {
+    std::string clean = CleanAbsolutePath(p);
+    uniq.insert(clean);
+    // "lnk/" (or "lnk/.") names the folder behind a symlink, as for ls and tar.
+    if (!p.empty() && (p.back() == '/' || p.ends_with("/."))) trailing_slash.insert(clean);
+  }
   // A path inside another selected path adds nothing.
   for (const auto& p : uniq) {
     bool nested = false;
@@ -88,9 +93,20 @@ Result<std::unique_ptr<FileSource>> FileSource::Create(const FileSourceOptions& 
   }
   Status first_missing;
   for (const auto& p : s->selected_) {
-    s->selected_rel_.insert(p == "/" ? "" : p.substr(1));
+    std::string rel = p == "/" ? "" : p.substr(1);
+    s->selected_rel_.insert(rel);
+    // The kernel follows symlinks in every component but the last of a
+    // path: so must the walk, or `ward backup lnk/file` through a symlinked
+    // folder would store the link and none of the file.
+    for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
+      s->follow_.insert(rel.substr(0, slash));
+    }
+    if (trailing_slash.count(p)) s->follow_.insert(rel);
+  }
+  for (const auto& p : s->selected_) {
+    std::string rel = p == "/" ? "" : p.substr(1);
     struct stat st;
-    if (::lstat(p.c_str(), &st) == 0) {
+    if ((s->follow_.count(rel) ? ::stat(p.c_str(), &st) : ::lstat(p.c_str(), &st)) == 0) {
       s->devices_.insert(st.st_dev);
     } else if (first_missing.ok()) {
       first_missing = ErrnoStatus(errno, p);
@@ -127,7 +143,9 @@ std::string FileSource::GroupName(uint32_t gid) {
 Result<Entry> FileSource::Stat(const std::string& rel, const std::string& name) {
   std::string abs = "/" + rel;
   struct stat st;
-  if (::lstat(abs.c_str(), &st) != 0) return ErrnoStatus(errno, abs);
+  if ((follow_.count(rel) ? ::stat(abs.c_str(), &st) : ::lstat(abs.c_str(), &st)) != 0) {
+    return ErrnoStatus(errno, abs);
+  }
   Entry e;
   repo::Node& n = e.node;
   n.name = name;

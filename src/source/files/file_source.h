@@ -1,7 +1,11 @@
 // FileSource: files and directories of the local file system, as restic
 // backs them up. The selected paths are made absolute and the snapshot tree
 // mirrors them from the root: backing up /srv/www gives srv/www/... in the
-// snapshot, with the metadata of /srv itself on the way.
+// snapshot, with the metadata of /srv itself on the way. Symlinks on the way
+// to a selected path are followed (the snapshot shows the folder behind
+// them); a selected path that is itself a symlink is stored as the link,
+// unless it was given with a trailing slash ("lnk/"), which means the folder
+// behind it.
 //
 // Thread safety: List/Open from one thread; Readers are independent.
 #pragma once
@@ -44,6 +48,9 @@ class FileSource : public Source {
 
   std::vector<std::string> selected_;  // absolute, cleaned, sorted
   std::set<std::string> selected_rel_;  // the same without the leading '/'
+  // Paths (relative) whose symlink is followed: every folder on the way to
+  // a selected path, and selected paths given with a trailing slash.
+  std::set<std::string> follow_;
   PathMatcher excludes_;
   bool one_file_system_ = false;
   std::set<uint64_t> devices_;  // devices of the selected paths

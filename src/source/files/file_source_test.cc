@@ -69,5 +69,48 @@ TEST(FileSourceTest, TreeMirrorsSelectedPathsFromTheRoot) {
   EXPECT_EQ(*(*r)->Read(buf), 0u);
 }
 
+// `ward backup lnk/file` through a symlinked folder backs up the file (the
+// kernel follows every component but the last); `lnk` alone is the link,
+// `lnk/` the folder behind it.
+TEST(FileSourceTest, FollowsSymlinkedFoldersOnTheWayToASelectedPath) {
+  std::string dir = Tmp();
+  ::mkdir((dir + "/real").c_str(), 0755);
+  Write(dir + "/real/small", "12345");
+  ::symlink((dir + "/real").c_str(), (dir + "/lnk").c_str());
+  std::string rel = dir.substr(1);
+  std::vector<Status> skipped;
+
+  auto through = FileSource::Create({{dir + "/lnk/small"}, {}});
+  ASSERT_TRUE(through.ok()) << through.status().ToString();
+  auto base = (*through)->List(rel, &skipped);
+  ASSERT_TRUE(base.ok());
+  ASSERT_EQ(Names(*base), std::vector<std::string>{"lnk"});
+  EXPECT_EQ((*base)[0].node.type, repo::NodeType::kDir);
+  auto inside = (*through)->List(rel + "/lnk", &skipped);
+  ASSERT_TRUE(inside.ok()) << inside.status().ToString();
+  ASSERT_EQ(Names(*inside), std::vector<std::string>{"small"});
+  EXPECT_EQ((*inside)[0].node.type, repo::NodeType::kFile);
+  EXPECT_EQ((*inside)[0].node.size, 5u);
+  EXPECT_TRUE((*through)->Open(rel + "/lnk/small", (*inside)[0]).ok());
+
+  auto slash = FileSource::Create({{dir + "/lnk/"}, {}});
+  ASSERT_TRUE(slash.ok());
+  base = (*slash)->List(rel, &skipped);
+  ASSERT_TRUE(base.ok());
+  ASSERT_EQ(base->size(), 1u);
+  EXPECT_EQ((*base)[0].node.type, repo::NodeType::kDir);
+  inside = (*slash)->List(rel + "/lnk", &skipped);
+  ASSERT_TRUE(inside.ok());
+  EXPECT_EQ(Names(*inside), std::vector<std::string>{"small"});
+
+  auto link = FileSource::Create({{dir + "/lnk"}, {}});
+  ASSERT_TRUE(link.ok());
+  base = (*link)->List(rel, &skipped);
+  ASSERT_TRUE(base.ok());
+  ASSERT_EQ(base->size(), 1u);
+  EXPECT_EQ((*base)[0].node.type, repo::NodeType::kSymlink);
+  EXPECT_TRUE(skipped.empty());
+}
+
 }  // namespace
 }  // namespace ward::source
