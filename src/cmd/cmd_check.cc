@@ -75,8 +75,8 @@ void RegisterCheck(CLI::App& app, GlobalOptions& g, Runner* runner) {
         }
       }
       if (!r->errors.empty()) {
-        std::cerr << fmt::format("ward: check found damage: {} damaged pack(s), {} affected snapshot(s)\n",
-                                 r->damaged_packs.size(), r->affected_snapshots.size());
+        std::cerr << fmt::format("ward: check found damage: {} error(s), {} damaged pack(s), {} affected snapshot(s)\n",
+                                 r->errors.size(), r->damaged_packs.size(), r->affected_snapshots.size());
         return kExitDamage;
       }
       return kExitOk;

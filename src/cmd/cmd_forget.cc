@@ -26,6 +26,7 @@ struct ForgetOpts {
 };
 
 nlohmann::json Brief(const repo::Snapshot& s) {
+  if (s.extra.contains("damaged")) return {{"id", s.id.Hex()}, {"short_id", s.id.Short()}, {"damaged", true}};
   return {{"id", s.id.Hex()}, {"short_id", s.id.Short()}, {"time", FormatRfc3339(s.time)}, {"host", s.hostname},
           {"tags", s.tags},    {"paths", s.paths}};
 }
@@ -115,7 +116,8 @@ void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner) {
       int code = 0;
       auto repo = OpenRepository(g, &code);
       if (!repo) return code;
-      auto all = repo->ListSnapshots();
+      std::vector<repo::DamagedObject> damaged;
+      auto all = repo->ListSnapshots(&damaged);
       if (!all.ok()) return Fail(all.status());
       auto candidates = o.filter.Apply(*all);
       if (!candidates.ok()) return Fail(candidates.status(), kExitUsage);
@@ -134,6 +136,15 @@ void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner) {
         engine::ForgetGroup g1;
         for (const auto& ref : o.ids) {
           auto s = repo->FindSnapshot(ref, *all);
+          if (!s.ok() && s.status().code() == StatusCode::kNotFound) {
+            // A damaged snapshot can be named to be removed, and only that.
+            if (auto d = repo::Repository::FindDamaged(ref, damaged); d.ok()) {
+              repo::Snapshot stub;
+              stub.id = *d;
+              stub.extra["damaged"] = true;
+              s = std::move(stub);
+            }
+          }
           if (!s.ok()) return Fail(s.status(), kExitUsage);
           auto h = held.find(s->id);
           if (h != held.end()) {
@@ -164,8 +175,8 @@ void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner) {
         for (const auto& s : grp.remove) {
           auto b = Brief(s);
           if (!o.dry_run) {
-            Status st = repo->backend()->Remove(storage::Handle::Of(storage::FileType::kSnapshot, s.id));
-            if (st.ok() || st.code() == StatusCode::kNotFound) {
+            Status st = repo->RemoveSnapshot(s.id);
+            if (st.ok()) {
               ++removed;
             } else {
               b["error"] = st.message();
@@ -188,7 +199,8 @@ void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner) {
           }
           std::cout << fmt::format("{} {} snapshot(s):\n", o.dry_run ? "would remove" : "removed", grp.remove.size());
           for (const auto& s : grp.remove) {
-            std::cout << fmt::format("  {}  {}\n", s.id.Short(), FormatLocalTime(s.time));
+            std::cout << fmt::format("  {}  {}\n", s.id.Short(),
+                                     s.extra.contains("damaged") ? "(damaged)" : FormatLocalTime(s.time));
           }
           std::cout << "\n";
         }

@@ -91,9 +91,15 @@ void RegisterHold(CLI::App& app, GlobalOptions& g, Runner* runner) {
         s.id = h.snapshot;
         held.push_back(s);
       }
-      auto all = repo->ListSnapshots();
+      std::vector<repo::DamagedObject> damaged;
+      auto all = repo->ListSnapshots(&damaged);
       if (!all.ok()) return Fail(all.status());
       held.insert(held.end(), all->begin(), all->end());
+      for (const auto& d : damaged) {  // a damaged snapshot's hold can still be released
+        repo::Snapshot s;
+        s.id = d.id;
+        held.push_back(s);
+      }
       std::sort(held.begin(), held.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
       held.erase(std::unique(held.begin(), held.end(), [](const auto& a, const auto& b) { return a.id == b.id; }),
                  held.end());

@@ -38,9 +38,12 @@ class Checker {
     if (damaged_.insert(pack).second) result_.damaged_packs.push_back(pack);
   }
   void ReadPack(const Id& pack, uint64_t size);
-  // Returns a path below `path` that cannot be restored, or "" if all is well.
-  std::string WalkTree(const Id& tree, const std::string& path);
-  bool BlobBad(BlobType type, const Id& id);
+  // Returns a path below `path` that cannot be restored, or "" if all is
+  // well. Sets *unindexed if anything below is readable only through the
+  // header of a pack that no index file lists.
+  std::string WalkTree(const Id& tree, const std::string& path, bool* unindexed);
+  // Notes a blob's location; true if the blob cannot be read.
+  bool Use(BlobType type, const Id& id, bool* unindexed);
 
   repo::Repository& repo_;
   const CheckOptions& opts_;
@@ -49,23 +52,35 @@ class Checker {
   CheckResult result_;
   std::set<Id> damaged_;
   std::map<Id, std::vector<repo::PackedBlob>> packs_;  // from the index
-  std::unordered_map<Id, std::string, IdHash> tree_memo_;
+  struct Walked {
+    std::string bad;
+    bool unindexed = false;
+  };
+  std::unordered_map<Id, Walked, IdHash> tree_memo_;
+  std::set<Id> needed_unindexed_;  // recovered packs that snapshots need
   std::unordered_set<Id, IdHash> reported_missing_;
 };
 
-bool Checker::BlobBad(BlobType type, const Id& id) {
-  auto loc = repo_.index().Lookup(type, id);
-  if (!loc) return true;
-  return damaged_.count(loc->pack) > 0;
+bool Checker::Use(BlobType type, const Id& id, bool* unindexed) {
+  auto loc = repo_.LookupBlob(type, id);
+  if (loc && repo_.index().IsRecovered(loc->pack)) {
+    *unindexed = true;
+    needed_unindexed_.insert(loc->pack);
+  }
+  return !loc || damaged_.count(loc->pack) > 0;
 }
 
-std::string Checker::WalkTree(const Id& tree_id, const std::string& path) {
+std::string Checker::WalkTree(const Id& tree_id, const std::string& path, bool* unindexed) {
   auto memo = tree_memo_.find(tree_id);
-  if (memo != tree_memo_.end()) return memo->second.empty() ? "" : path + memo->second;
+  if (memo != tree_memo_.end()) {
+    *unindexed |= memo->second.unindexed;
+    return memo->second.bad.empty() ? "" : path + memo->second.bad;
+  }
   std::string bad;
+  bool below = false;
   auto relative = [&](const std::string& full) { return full.substr(path.size()); };
-  if (BlobBad(BlobType::kTree, tree_id)) {
-    if (!repo_.index().Has(BlobType::kTree, tree_id) && reported_missing_.insert(tree_id).second) {
+  if (Use(BlobType::kTree, tree_id, &below)) {
+    if (!repo_.LookupBlob(BlobType::kTree, tree_id) && reported_missing_.insert(tree_id).second) {
       Error(fmt::format("tree blob {} ({}) is missing from the repository", tree_id.Short(),
                         path.empty() ? "/" : path));
     }
@@ -80,12 +95,12 @@ std::string Checker::WalkTree(const Id& tree_id, const std::string& path) {
       for (const Node& n : tree->nodes) {
         std::string child = path + "/" + n.name;
         if (n.type == NodeType::kDir) {
-          std::string b = WalkTree(n.subtree, child);
+          std::string b = WalkTree(n.subtree, child, &below);
           if (!b.empty() && bad.empty()) bad = relative(b);
         } else if (n.type == NodeType::kFile) {
           for (const Id& id : n.content) {
-            if (!BlobBad(BlobType::kData, id)) continue;
-            if (!repo_.index().Has(BlobType::kData, id) && reported_missing_.insert(id).second) {
+            if (!Use(BlobType::kData, id, &below)) continue;
+            if (!repo_.LookupBlob(BlobType::kData, id) && reported_missing_.insert(id).second) {
               Error(fmt::format("data blob {} of {} is missing from the repository", id.Short(), child));
             }
             if (bad.empty()) bad = relative(child);
@@ -95,7 +110,8 @@ std::string Checker::WalkTree(const Id& tree_id, const std::string& path) {
       }
     }
   }
-  tree_memo_[tree_id] = bad;
+  tree_memo_[tree_id] = {bad, below};
+  *unindexed |= below;
   return bad.empty() ? "" : path + bad;
 }
 
@@ -154,7 +170,16 @@ void Checker::ReadPack(const Id& pack, uint64_t size) {
 }
 
 Result<CheckResult> Checker::Run() {
+  // The report names every finding; the repository need not say it too.
+  repo_.set_warn_on_damage(false);
   WARD_RETURN_IF_ERROR(repo_.LoadIndex());
+  for (const auto& d : repo_.damaged_index_files()) {
+    Error(fmt::format("{}: run 'ward repair index' (its packs are still there and are read from their headers "
+                      "meanwhile)",
+                      d.error.message()));
+  }
+  // Classify the packs no index lists: leftovers, or data a snapshot needs.
+  WARD_RETURN_IF_ERROR(repo_.RecoverUnindexedPacks());
   repo_.index().ForEach([&](const Id& id, const repo::BlobLocation& loc) {
     packs_[loc.pack].push_back({id, loc});
   });
@@ -180,12 +205,6 @@ Result<CheckResult> Checker::Run() {
       MarkDamaged(pack);
     }
   }
-  size_t unindexed = 0;
-  for (const auto& [pack, size] : stored) unindexed += packs_.count(pack) ? 0 : 1;
-  if (unindexed) {
-    result_.warnings.push_back(fmt::format(
-        "{} pack(s) are not in any index (left by interrupted backups; 'ward prune' removes them)", unindexed));
-  }
   auto sessions = repo_.ListIds(FileType::kSession);
   if (sessions.ok() && !sessions->empty()) {
     result_.warnings.push_back(fmt::format(
@@ -196,7 +215,7 @@ Result<CheckResult> Checker::Run() {
   if (opts_.read_data) {
     std::vector<std::pair<Id, uint64_t>> to_read;
     for (const auto& [pack, size] : stored) {
-      if (packs_.count(pack)) to_read.emplace_back(pack, size);
+      if (packs_.count(pack) || repo_.index().IsRecovered(pack)) to_read.emplace_back(pack, size);
     }
     if (opts_.read_fraction < 1.0) {
       std::mt19937_64 rng(std::random_device{}());
@@ -218,11 +237,48 @@ Result<CheckResult> Checker::Run() {
     ParallelFor(to_read.size(), threads, [&](size_t i) { ReadPack(to_read[i].first, to_read[i].second); });
   }
 
-  WARD_ASSIGN_OR_RETURN(std::vector<repo::Snapshot> snaps, repo_.ListSnapshots());
+  std::vector<repo::DamagedObject> damaged_snapshots;
+  WARD_ASSIGN_OR_RETURN(std::vector<repo::Snapshot> snaps, repo_.ListSnapshots(&damaged_snapshots));
+  for (const auto& d : damaged_snapshots) {
+    Error(fmt::format("{}: it cannot be restored; 'ward forget {}' removes it", d.error.message(),
+                      d.id.Short()));
+  }
   result_.snapshots = snaps.size();
+  std::vector<std::string> needing_repair;
   for (const auto& s : snaps) {
-    std::string bad = WalkTree(s.tree, "");
+    bool unindexed = false;
+    std::string bad = WalkTree(s.tree, "", &unindexed);
     if (!bad.empty()) result_.affected_snapshots.push_back({s.id, bad});
+    if (unindexed) needing_repair.push_back(s.id.Short());
+  }
+  if (!needed_unindexed_.empty()) {
+    std::string which;
+    for (const auto& n : needing_repair) which += (which.empty() ? "" : ", ") + n;
+    Error(fmt::format("{} pack(s) that no index file lists hold data that snapshot(s) {} need: run 'ward repair "
+                      "index' (do not delete these packs)",
+                      needed_unindexed_.size(), which));
+  }
+  size_t leftovers = 0, unreadable = 0;
+  for (const auto& [pack, size] : stored) {
+    if (packs_.count(pack) || repo_.index().IsCondemned(pack) || needed_unindexed_.count(pack)) continue;
+    ++(repo_.index().IsRecovered(pack) ? leftovers : unreadable);
+  }
+  if (leftovers && (!repo_.damaged_index_files().empty() || !damaged_snapshots.empty())) {
+    result_.warnings.push_back(fmt::format(
+        "{} pack(s) are in no index and hold nothing a readable snapshot needs (they may hold what the damaged "
+        "objects above listed; 'ward repair index' indexes them again)",
+        leftovers));
+  } else if (leftovers) {
+    result_.warnings.push_back(fmt::format(
+        "{} pack(s) are in no index and hold nothing a snapshot needs (left by interrupted backups, or being "
+        "written now; 'ward prune' removes them)",
+        leftovers));
+  }
+  if (unreadable) {
+    result_.warnings.push_back(fmt::format(
+        "{} pack(s) are in no index and their headers cannot be read (damaged leftovers; 'ward prune' removes "
+        "them)",
+        unreadable));
   }
   return std::move(result_);
 }

@@ -17,8 +17,6 @@ using repo::PackedBlob;
 using storage::FileType;
 using storage::Handle;
 
-constexpr size_t kBlobsPerIndexFile = 50000;
-
 struct BlobKey {
   Id id;
   BlobType type;
@@ -34,34 +32,13 @@ std::string Describe(const repo::SessionInfo& s) {
                      s.started);
 }
 
-// Writes index files for `packs`; only the last one carries `supersedes`, so
-// that a crash half-way leaves every old file in force.
-Result<uint64_t> WriteIndexFiles(repo::Repository& repo, const std::vector<IndexFile::Pack>& packs,
-                                 const std::vector<Id>& supersedes) {
-  std::vector<IndexFile> files(1);
-  size_t blobs = 0;
-  for (const auto& p : packs) {
-    if (blobs >= kBlobsPerIndexFile) {
-      files.emplace_back();
-      blobs = 0;
-    }
-    files.back().packs.push_back(p);
-    blobs += p.blobs.size();
-  }
-  files.back().supersedes = supersedes;
-  if (files.back().packs.empty() && files.back().supersedes.empty()) files.pop_back();
-  for (const auto& f : files) {
-    WARD_RETURN_IF_ERROR(repo.SaveObject(FileType::kIndex, f.Encode()).status());
-  }
-  return files.size();
-}
-
 class Pruner {
  public:
   Pruner(repo::Repository& repo, const PruneOptions& o, Progress* p) : repo_(repo), opts_(o), progress_(p) {}
   Result<PruneResult> Run();
 
  private:
+  Status RefuseDamage();
   Status PhaseOne();
   Status FinishPlan(const repo::CondemnPlan& plan, const repo::WaitList* waitlist);
   Status ExtendRetention();
@@ -77,6 +54,26 @@ class Pruner {
   std::vector<repo::SessionInfo> others_;  // every other session in the repository
   std::map<std::string, repo::SessionInfo> live_writers_;  // live, by writer ID
 };
+
+// Prune decides what is garbage from every snapshot and every index file:
+// with one of them unreadable it cannot tell, so it deletes nothing.
+Status Pruner::RefuseDamage() {
+  if (!repo_.damaged_index_files().empty()) {
+    return FailedPreconditionError(fmt::format(
+        "index file {} is damaged: run 'ward repair index' first (prune deletes nothing while an index file is "
+        "unreadable)",
+        repo_.damaged_index_files().front().id.Short()));
+  }
+  std::vector<repo::DamagedObject> damaged;
+  WARD_RETURN_IF_ERROR(repo_.ListSnapshots(&damaged).status());
+  if (!damaged.empty()) {
+    return FailedPreconditionError(fmt::format(
+        "snapshot {} is damaged: 'ward forget {}' removes it, or 'ward repair snapshots' (prune deletes nothing "
+        "while a snapshot is unreadable, since it cannot tell what that snapshot needs)",
+        damaged.front().id.Short(), damaged.front().id.Short()));
+  }
+  return Status::OK();
+}
 
 Status Pruner::PhaseOne() {
   WARD_ASSIGN_OR_RETURN(std::vector<repo::Snapshot> snapshots, repo_.ListSnapshots());
@@ -194,7 +191,7 @@ Status Pruner::PhaseOne() {
     WARD_RETURN_IF_ERROR(uploader.Finish());
   }
   // The consolidated index: every kept pack; supersedes all files read.
-  WARD_ASSIGN_OR_RETURN(r_.index_files_written, WriteIndexFiles(repo_, keep, read_files));
+  WARD_ASSIGN_OR_RETURN(r_.index_files_written, repo_.WriteIndex(keep, read_files));
   r_.index_files_superseded = read_files.size();
 
   repo::CondemnPlan plan;
@@ -234,6 +231,7 @@ Status Pruner::FinishPlan(const repo::CondemnPlan& plan, const repo::WaitList* w
     WARD_RETURN_IF_ERROR(repo_.SaveObject(FileType::kPlan, AsBytes(repo::EncodeRevocation(rv))).status());
   }
   WARD_RETURN_IF_ERROR(repo_.LoadIndex());
+  WARD_RETURN_IF_ERROR(RefuseDamage());
   WARD_ASSIGN_OR_RETURN(std::vector<repo::Snapshot> snapshots, repo_.ListSnapshots());
   WARD_ASSIGN_OR_RETURN(UsedBlobs used, CollectUsedBlobs(repo_, snapshots));
 
@@ -255,7 +253,7 @@ Status Pruner::FinishPlan(const repo::CondemnPlan& plan, const repo::WaitList* w
       doomed.push_back(p.id);
     }
   }
-  if (!resurrect.empty()) WARD_RETURN_IF_ERROR(WriteIndexFiles(repo_, resurrect, {}).status());
+  if (!resurrect.empty()) WARD_RETURN_IF_ERROR(repo_.WriteIndex(resurrect, {}).status());
 
   repo::CondemnPlan remaining;
   remaining.created = plan.created;
@@ -354,6 +352,7 @@ Result<PruneResult> Pruner::Run() {
   }
 
   WARD_RETURN_IF_ERROR(repo_.LoadIndex());
+  WARD_RETURN_IF_ERROR(RefuseDamage());
   WARD_RETURN_IF_ERROR(PhaseOne());
   if (opts_.dry_run) return r_;
 

@@ -239,7 +239,7 @@ void Restorer::PlanFile(const Node& n, const std::string& target) {
     return;
   }
   if (!opts_.delta && n.content.size() == 1 && n.links <= 1) {
-    auto loc = repo_.index().Lookup(BlobType::kData, n.content[0]);
+    auto loc = repo_.LookupBlob(BlobType::kData, n.content[0]);
     if (!loc) {
       FileFailed(file, DataLossError(fmt::format("data blob {} is missing from the repository", n.content[0].Short())));
       return;
@@ -269,7 +269,7 @@ void Restorer::PlanFile(const Node& n, const std::string& target) {
   std::vector<std::pair<Id, BlobLocation>> chunks;
   uint64_t offset = 0;
   for (const Id& id : n.content) {
-    auto loc = repo_.index().Lookup(BlobType::kData, id);
+    auto loc = repo_.LookupBlob(BlobType::kData, id);
     if (!loc) {
       FileFailed(file, DataLossError(fmt::format("data blob {} is missing from the repository", id.Short())));
       ::unlink(target.c_str());

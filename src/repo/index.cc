@@ -106,10 +106,11 @@ std::optional<BlobLocation> MasterIndex::Lookup(BlobType type, const Id& id) con
     if (it != m.end()) return it->second;
   }
   std::shared_lock lock(packs_mu_);
-  const auto& c = condemned_[static_cast<int>(type)];
-  auto it = c.find(id);
-  if (it == c.end()) return std::nullopt;
-  return it->second;
+  for (const auto* extra : {&condemned_[static_cast<int>(type)], &recovered_[static_cast<int>(type)]}) {
+    auto it = extra->find(id);
+    if (it != extra->end()) return it->second;
+  }
+  return std::nullopt;
 }
 
 void MasterIndex::Clear() {
@@ -124,6 +125,9 @@ void MasterIndex::Clear() {
   condemned_packs_.clear();
   condemned_[0].clear();
   condemned_[1].clear();
+  recovered_packs_.clear();
+  recovered_[0].clear();
+  recovered_[1].clear();
 }
 
 void MasterIndex::AddCondemnedPack(const Id& pack, const std::vector<PackedBlob>& blobs) {
@@ -135,6 +139,25 @@ void MasterIndex::AddCondemnedPack(const Id& pack, const std::vector<PackedBlob>
 bool MasterIndex::IsCondemned(const Id& pack) const {
   std::shared_lock lock(packs_mu_);
   return condemned_packs_.count(pack) > 0;
+}
+
+void MasterIndex::AddRecoveredPack(const Id& pack, const std::vector<PackedBlob>& blobs) {
+  std::unique_lock lock(packs_mu_);
+  recovered_packs_.insert(pack);
+  for (const auto& b : blobs) {
+    recovered_[static_cast<int>(b.loc.type)].try_emplace(b.id, b.loc);
+    if (b.loc.type == BlobType::kTree) tree_packs_.insert(pack);
+  }
+}
+
+bool MasterIndex::IsRecovered(const Id& pack) const {
+  std::shared_lock lock(packs_mu_);
+  return recovered_packs_.count(pack) > 0;
+}
+
+size_t MasterIndex::RecoveredPackCount() const {
+  std::shared_lock lock(packs_mu_);
+  return recovered_packs_.size();
 }
 
 size_t MasterIndex::BlobCount(BlobType type) const {

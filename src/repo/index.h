@@ -52,13 +52,20 @@ class MasterIndex {
   // Live blobs only: what a new backup may deduplicate against.
   bool Has(BlobType type, const Id& id) const;
   // Live blobs, then condemned ones (in packs a pending prune plan will
-  // delete): what readers (restore, check) may still read.
+  // delete), then recovered ones (in packs no readable index file lists,
+  // found through their headers): what readers (restore, check) may read.
   std::optional<BlobLocation> Lookup(BlobType type, const Id& id) const;
   // Forgets everything (before a reload).
   void Clear();
   // Blobs of a condemned pack: readable, but never deduplicated against.
   void AddCondemnedPack(const Id& pack, const std::vector<PackedBlob>& blobs);
   bool IsCondemned(const Id& pack) const;
+  // Blobs of a pack that no readable index file lists, taken from its
+  // (authenticated) header: readable, but never deduplicated against, since
+  // prune would take such a pack for a leftover until an index lists it.
+  void AddRecoveredPack(const Id& pack, const std::vector<PackedBlob>& blobs);
+  bool IsRecovered(const Id& pack) const;
+  size_t RecoveredPackCount() const;
 
   // Blob counts per type and total packs known.
   size_t BlobCount(BlobType type) const;
@@ -87,6 +94,8 @@ class MasterIndex {
   std::unordered_set<Id, IdHash> tree_packs_;
   std::unordered_set<Id, IdHash> condemned_packs_;
   std::unordered_map<Id, BlobLocation, IdHash> condemned_[2];  // guarded by packs_mu_
+  std::unordered_set<Id, IdHash> recovered_packs_;
+  std::unordered_map<Id, BlobLocation, IdHash> recovered_[2];  // guarded by packs_mu_
 };
 
 }  // namespace ward::repo

@@ -349,11 +349,24 @@ Result<std::vector<std::pair<Id, IndexFile>>> Repository::LoadAllIndexFiles() {
     files[i] = std::move(*f);
   });
   std::vector<std::pair<Id, IndexFile>> out;
+  std::vector<DamagedObject> damaged;
   for (size_t i = 0; i < ids.size(); ++i) {
-    // An index file deleted by a concurrent prune was superseded by another one.
-    if (!errors[i].ok() && errors[i].code() != StatusCode::kNotFound) return errors[i];
-    if (files[i]) out.emplace_back(ids[i], std::move(*files[i]));
+    if (files[i]) {
+      out.emplace_back(ids[i], std::move(*files[i]));
+    } else if (errors[i].code() == StatusCode::kDataLoss) {
+      damaged.push_back({ids[i], errors[i]});
+    } else if (errors[i].code() != StatusCode::kNotFound) {
+      // An index file deleted by a concurrent prune was superseded by
+      // another one; anything else (unreachable storage, a newer format)
+      // stops the job.
+      return errors[i];
+    }
   }
+  // A damaged file that a readable one supersedes costs nothing.
+  std::set<Id> superseded;
+  for (const auto& [id, f] : out) superseded.insert(f.supersedes.begin(), f.supersedes.end());
+  std::erase_if(damaged, [&](const DamagedObject& d) { return superseded.count(d.id) > 0; });
+  damaged_index_ = std::move(damaged);
   return out;
 }
 
@@ -393,7 +406,103 @@ Status Repository::LoadIndex() {
       if (!index_.HasPack(p.id)) index_.AddCondemnedPack(p.id, p.blobs);
     }
   }
-  return Status::OK();
+  {
+    std::lock_guard lock(recover_mu_);
+    recovered_ = false;
+    recover_status_ = Status::OK();
+  }
+  if (damaged_index_.empty()) return Status::OK();
+  for (const auto& d : damaged_index_) {
+    WarnDamaged(d.id, fmt::format("{}; the packs it listed are read from their headers: run 'ward repair index'",
+                                  d.error.message()));
+  }
+  return RecoverUnindexedPacks();
+}
+
+void Repository::WarnDamaged(const Id& object, const std::string& message) {
+  if (!warn_on_damage_) return;
+  std::lock_guard lock(warned_mu_);
+  if (warned_.insert(object).second) spdlog::warn("{}", message);
+}
+
+Result<uint64_t> Repository::WriteIndex(const std::vector<IndexFile::Pack>& packs,
+                                       const std::vector<Id>& supersedes) {
+  std::vector<IndexFile> files(1);
+  size_t blobs = 0;
+  for (const auto& p : packs) {
+    if (blobs >= kBlobsPerIndexFile) {
+      files.emplace_back();
+      blobs = 0;
+    }
+    files.back().packs.push_back(p);
+    blobs += p.blobs.size();
+  }
+  files.back().supersedes = supersedes;
+  if (files.back().packs.empty() && files.back().supersedes.empty()) files.pop_back();
+  for (const auto& f : files) {
+    WARD_RETURN_IF_ERROR(SaveObject(FileType::kIndex, f.Encode()).status());
+  }
+  return files.size();
+}
+
+Result<std::vector<PackedBlob>> Repository::ReadPackHeader(const Id& pack, uint64_t size) {
+  Handle h = Handle::Of(FileType::kPack, pack);
+  // Most headers fit in the last 64 KiB; a longer one costs a second read.
+  uint64_t guess = std::min<uint64_t>(size, 64 << 10);
+  WARD_ASSIGN_OR_RETURN(Bytes tail, backend_->Load(h, size - guess, guess));
+  if (tail.size() >= 4) {
+    uint64_t need = uint64_t(LoadLE32(tail.data() + tail.size() - 4)) + 4;
+    if (need > tail.size() && need <= size) {
+      WARD_ASSIGN_OR_RETURN(tail, backend_->Load(h, size - need, need));
+    }
+  }
+  return ParsePackHeader(enc_, pack, size, tail);
+}
+
+Status Repository::RecoverUnindexedPacks() {
+  std::lock_guard lock(recover_mu_);
+  if (recovered_) return recover_status_;
+  recovered_ = true;
+  std::vector<std::pair<Id, uint64_t>> unindexed;
+  recover_status_ = backend_->List(FileType::kPack, [&](const storage::FileInfo& fi) {
+    auto id = Id::FromHex(fi.name);
+    if (id.ok() && !index_.HasPack(*id) && !index_.IsCondemned(*id)) unindexed.emplace_back(*id, fi.size);
+    return Status::OK();
+  });
+  if (!recover_status_.ok()) return recover_status_;
+  std::vector<Status> errors(unindexed.size());
+  ParallelFor(unindexed.size(), backend_->IsLocal() ? 2 : backend_->Concurrency(), [&](size_t i) {
+    auto blobs = ReadPackHeader(unindexed[i].first, unindexed[i].second);
+    if (blobs.ok()) {
+      index_.AddRecoveredPack(unindexed[i].first, *blobs);
+    } else {
+      errors[i] = blobs.status();
+    }
+  });
+  for (const auto& e : errors) {
+    // A pack whose header is damaged holds nothing we could trust; reaching
+    // the storage is another matter.
+    if (!e.ok() && e.code() != StatusCode::kDataLoss && e.code() != StatusCode::kNotFound) {
+      recover_status_ = e;
+      break;
+    }
+  }
+  return recover_status_;
+}
+
+std::optional<BlobLocation> Repository::LookupBlob(BlobType type, const Id& id) {
+  auto loc = index_.Lookup(type, id);
+  if (!loc) {
+    Status s = RecoverUnindexedPacks();
+    if (!s.ok()) spdlog::warn("cannot look for unindexed packs: {}", s.message());
+    loc = index_.Lookup(type, id);
+  }
+  if (loc && index_.IsRecovered(loc->pack) && warn_on_damage_ && !told_recovered_.exchange(true)) {
+    spdlog::warn("some data is in packs that no index file lists (pack {} and maybe others); it is read from "
+                 "their headers: run 'ward repair index'",
+                 loc->pack.Short());
+  }
+  return loc;
 }
 
 Result<PendingPlans> Repository::LoadPlans() {
@@ -426,7 +535,7 @@ Result<Bytes> Repository::LoadPackRange(const Id& pack, uint64_t offset, uint64_
 }
 
 Result<Bytes> Repository::LoadBlob(BlobType type, const Id& id) {
-  auto loc = index_.Lookup(type, id);
+  auto loc = LookupBlob(type, id);
   if (!loc) {
     return NotFoundError(fmt::format("{} blob {} is not in the index (the repository is missing data; "
                                      "run 'ward check')",
@@ -480,7 +589,7 @@ Result<Snapshot> Repository::LoadSnapshot(const Id& id) {
   return s;
 }
 
-Result<std::vector<Snapshot>> Repository::ListSnapshots() {
+Result<std::vector<Snapshot>> Repository::ListSnapshots(std::vector<DamagedObject>* damaged) {
   WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kSnapshot));
   std::vector<std::optional<Snapshot>> loaded(ids.size());
   std::vector<Status> errors(ids.size());
@@ -498,6 +607,11 @@ Result<std::vector<Snapshot>> Repository::ListSnapshots() {
     if (loaded[i]) {
       out.push_back(std::move(*loaded[i]));
       keep.insert(ids[i].Hex());
+    } else if (errors[i].code() == StatusCode::kDataLoss) {
+      // One damaged snapshot must not hide the others: name it, go on.
+      WarnDamaged(ids[i], fmt::format("{}: skipped; 'ward forget {}' removes it", errors[i].message(),
+                                      ids[i].Short()));
+      if (damaged) damaged->push_back({ids[i], errors[i]});
     } else if (errors[i].code() != StatusCode::kNotFound) {  // removed by a concurrent forget
       return errors[i];
     }
@@ -507,6 +621,13 @@ Result<std::vector<Snapshot>> Repository::ListSnapshots() {
     return a.time != b.time ? a.time < b.time : a.id < b.id;
   });
   return out;
+}
+
+Status Repository::RemoveSnapshot(const Id& id) {
+  Status s = backend_->Remove(Handle::Of(FileType::kSnapshot, id));
+  if (s.code() == StatusCode::kNotFound) return Status::OK();
+  if (s.ok() && cache_) cache_->Drop(Handle::Of(FileType::kSnapshot, id));
+  return s;
 }
 
 Result<Id> Repository::SaveSnapshot(Snapshot snapshot) {
@@ -535,6 +656,22 @@ Result<Snapshot> Repository::FindSnapshot(std::string_view ref, const std::vecto
   }
   if (!found) return NotFoundError("no snapshot " + lower + " in this repository (see 'ward snapshots')");
   return *found;
+}
+
+Result<Id> Repository::FindDamaged(std::string_view ref, const std::vector<DamagedObject>& damaged) {
+  std::string lower(ref);
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  if (lower.size() < 8 || lower.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return NotFoundError("'" + std::string(ref) + "' names no damaged snapshot");
+  }
+  const DamagedObject* found = nullptr;
+  for (const auto& d : damaged) {
+    if (d.id.Hex().rfind(lower, 0) != 0) continue;
+    if (found) return InvalidArgumentError("snapshot prefix '" + lower + "' is ambiguous: give more digits");
+    found = &d;
+  }
+  if (!found) return NotFoundError("no damaged snapshot " + lower);
+  return found->id;
 }
 
 Result<std::vector<Hold>> Repository::ListHolds() {

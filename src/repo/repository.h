@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -45,6 +46,7 @@ namespace ward::repo {
 constexpr int kFormatVersion = 1;
 constexpr size_t kPackTargetSize = 16 << 20;
 constexpr size_t kPacksPerIndexFile = 32;
+constexpr size_t kBlobsPerIndexFile = 50000;  // consolidated index files (prune, repair)
 
 struct RepoConfig {
   int version = kFormatVersion;
@@ -93,6 +95,14 @@ struct Hold {
   UnixNanos released_at = 0;
 };
 
+// A metadata object that exists but cannot be used: a flipped byte, a
+// truncated upload, an object sealed under another key. Commands skip it,
+// name it once, and say what to do about it.
+struct DamagedObject {
+  Id id;
+  Status error;
+};
+
 class Repository {
  public:
   // Creates a repository in an empty location. kAlreadyExists (and nothing
@@ -133,8 +143,26 @@ class Repository {
   // --- index ---
   // Reads every index file into the master index (parallel, cached), and
   // the pending deletion plans: their condemned blobs stay readable but are
-  // never deduplicated against.
+  // never deduplicated against. A damaged index file does not stop it: it is
+  // named (damaged_index_files(), one warning) and the packs no readable
+  // index lists are read from their headers instead (RecoverUnindexedPacks).
   Status LoadIndex();
+  // Index files LoadIndex found damaged (and no other index supersedes).
+  const std::vector<DamagedObject>& damaged_index_files() const { return damaged_index_; }
+  // Reads the header of every pack that no loaded index file lists and
+  // makes its blobs readable (MasterIndex::AddRecoveredPack), so that a lost
+  // or damaged index file costs no snapshot. Runs once per LoadIndex; later
+  // calls return the first result. Packs whose header is damaged are left
+  // out (check --read-data names them).
+  Status RecoverUnindexedPacks();
+  // Where a blob is: the index, else (recovering once) a pack's header.
+  std::optional<BlobLocation> LookupBlob(BlobType type, const Id& id);
+  // Saves index files listing `packs`, at most kBlobsPerIndexFile blobs
+  // each; only the last carries `supersedes`, so a crash half-way leaves
+  // every old file in force. Returns how many were written.
+  Result<uint64_t> WriteIndex(const std::vector<IndexFile::Pack>& packs, const std::vector<Id>& supersedes);
+  // Reads and authenticates the header of a pack of `size` bytes.
+  Result<std::vector<PackedBlob>> ReadPackHeader(const Id& pack, uint64_t size);
   // Loads every (non-superseded) index file, decoded, without touching the
   // master index: for jobs that need each pack's full list of blobs.
   Result<std::vector<std::pair<Id, IndexFile>>> LoadIndexFiles();
@@ -160,10 +188,18 @@ class Repository {
   // --- trees and snapshots ---
   Result<Tree> LoadTree(const Id& id);
   Result<Snapshot> LoadSnapshot(const Id& id);
-  Result<std::vector<Snapshot>> ListSnapshots();  // sorted by time, oldest first
+  // Every readable snapshot, sorted by time, oldest first. A damaged one is
+  // left out, named once on stderr, and added to *damaged when given; only
+  // failures to reach the repository fail the call.
+  Result<std::vector<Snapshot>> ListSnapshots(std::vector<DamagedObject>* damaged = nullptr);
+  // Removes a snapshot object (forget); a snapshot already gone is fine.
+  Status RemoveSnapshot(const Id& id);
   Result<Id> SaveSnapshot(Snapshot snapshot);
   // "latest", a full ID, or a unique prefix of at least 8 hex digits, among `candidates`.
   Result<Snapshot> FindSnapshot(std::string_view ref, const std::vector<Snapshot>& candidates);
+  // The same for a snapshot ListSnapshots found damaged (forget, hold
+  // release): kNotFound if `ref` names none of them.
+  static Result<Id> FindDamaged(std::string_view ref, const std::vector<DamagedObject>& damaged);
 
   // --- legal holds ---
   Result<std::vector<Hold>> ListHolds();  // active and released
@@ -187,9 +223,15 @@ class Repository {
 
   ObjectCache& cache() { return *cache_; }
 
+  // Whether damage found while reading is also named on stderr (default);
+  // check turns it off because its report names every finding itself.
+  void set_warn_on_damage(bool on) { warn_on_damage_ = on; }
+
  private:
   Repository() = default;
   Status LoadConfig();
+  // Names a damaged object on stderr, once per process (unless turned off).
+  void WarnDamaged(const Id& object, const std::string& message);
   Result<Id> WriteKeyFile(std::string_view password, const crypto::KdfParams& kdf);
 
   std::unique_ptr<storage::Backend> backend_;
@@ -203,7 +245,15 @@ class Repository {
 
   MasterIndex index_;
   std::vector<Id> index_files_;
+  std::vector<DamagedObject> damaged_index_;
   PendingPlans plans_;
+  bool warn_on_damage_ = true;
+  std::mutex recover_mu_;
+  bool recovered_ = false;  // guarded by recover_mu_
+  Status recover_status_;   // guarded by recover_mu_
+  std::atomic<bool> told_recovered_{false};
+  std::mutex warned_mu_;
+  std::set<Id> warned_;  // damaged objects already named on stderr
 
   std::mutex pending_mu_;
   std::unordered_set<Id, IdHash> pending_[2];
