@@ -411,6 +411,7 @@ Status Repository::LoadIndex() {
     recovered_ = false;
     recover_status_ = Status::OK();
   }
+  index_loaded_ = true;
   if (damaged_index_.empty()) return Status::OK();
   for (const auto& d : damaged_index_) {
     WarnDamaged(d.id, fmt::format("{}; the packs it listed are read from their headers: run 'ward repair index'",
@@ -443,6 +444,24 @@ Result<uint64_t> Repository::WriteIndex(const std::vector<IndexFile::Pack>& pack
     WARD_RETURN_IF_ERROR(SaveObject(FileType::kIndex, f.Encode()).status());
   }
   return files.size();
+}
+
+Result<std::map<Id, uint64_t>> Repository::ListPacks() {
+  std::map<Id, uint64_t> out;
+  WARD_RETURN_IF_ERROR(backend_->List(FileType::kPack, [&](const storage::FileInfo& fi) {
+    auto id = Id::FromHex(fi.name);
+    if (id.ok()) out[*id] = fi.size;
+    return Status::OK();
+  }));
+  return out;
+}
+
+Status Repository::RemoveIndexFile(const Id& id) {
+  Handle h = Handle::Of(FileType::kIndex, id);
+  Status s = backend_->Remove(h);
+  if (s.code() == StatusCode::kNotFound) return Status::OK();
+  if (s.ok() && cache_) cache_->Drop(h);
+  return s;
 }
 
 Result<std::vector<PackedBlob>> Repository::ReadPackHeader(const Id& pack, uint64_t size) {
@@ -492,7 +511,7 @@ Status Repository::RecoverUnindexedPacks() {
 
 std::optional<BlobLocation> Repository::LookupBlob(BlobType type, const Id& id) {
   auto loc = index_.Lookup(type, id);
-  if (!loc) {
+  if (!loc && index_loaded_) {
     Status s = RecoverUnindexedPacks();
     if (!s.ok()) spdlog::warn("cannot look for unindexed packs: {}", s.message());
     loc = index_.Lookup(type, id);

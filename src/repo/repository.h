@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -161,6 +162,11 @@ class Repository {
   // each; only the last carries `supersedes`, so a crash half-way leaves
   // every old file in force. Returns how many were written.
   Result<uint64_t> WriteIndex(const std::vector<IndexFile::Pack>& packs, const std::vector<Id>& supersedes);
+  // Every pack in the repository, with its stored size.
+  Result<std::map<Id, uint64_t>> ListPacks();
+  // Deletes an index file whose content another one holds (kFailedPrecondition
+  // under Object Lock or append-only; a file already gone is fine).
+  Status RemoveIndexFile(const Id& id);
   // Reads and authenticates the header of a pack of `size` bytes.
   Result<std::vector<PackedBlob>> ReadPackHeader(const Id& pack, uint64_t size);
   // Loads every (non-superseded) index file, decoded, without touching the
@@ -252,6 +258,9 @@ class Repository {
   bool recovered_ = false;  // guarded by recover_mu_
   Status recover_status_;   // guarded by recover_mu_
   std::atomic<bool> told_recovered_{false};
+  // Unindexed packs are looked for only once an index was loaded: without
+  // one, every blob is missing and that is the caller's mistake.
+  std::atomic<bool> index_loaded_{false};
   std::mutex warned_mu_;
   std::set<Id> warned_;  // damaged objects already named on stderr
 
