@@ -37,7 +37,7 @@ void RegisterCheck(CLI::App& app, GlobalOptions& g, Runner* runner) {
         co.read_fraction = pct / 100;
       }
       int code = 0;
-      auto repo = OpenRepository(g, &code);
+      auto repo = OpenRepository(g, &code, kExitDamage);
       if (!repo) return code;
       engine::Progress progress;
       ProgressDisplay display(g, co.read_data ? &progress : nullptr, "check");

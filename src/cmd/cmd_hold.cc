@@ -52,8 +52,10 @@ void RegisterHold(CLI::App& app, GlobalOptions& g, Runner* runner) {
       int code = 0;
       auto repo = OpenRepository(g, &code);
       if (!repo) return code;
-      auto holds = repo->ListHolds();
+      std::vector<repo::DamagedObject> damaged;
+      auto holds = repo->ListHolds(&damaged);
       if (!holds.ok()) return Fail(holds.status());
+      for (const auto& d : damaged) std::cerr << "ward: " << d.error.message() << "\n";
       nlohmann::json arr = nlohmann::json::array();
       if (!g.json) std::cout << fmt::format("{:<10} {:<19} {:<24} {}\n", "Snapshot", "Since", "By", "Reason");
       for (const auto& h : *holds) {
@@ -74,7 +76,7 @@ void RegisterHold(CLI::App& app, GlobalOptions& g, Runner* runner) {
         }
       }
       if (g.json) PrintJson(arr);
-      return kExitOk;
+      return damaged.empty() ? kExitOk : kExitFailure;
     };
   });
   release->callback([&g, runner] {

@@ -61,7 +61,10 @@ int PrintPrune(const GlobalOptions& g, const engine::PruneResult& r, bool dry_ru
                {"plans_waiting", r.plans_waiting},
                {"waiting_for", r.waiting_for},
                {"retained", r.retained},
-               {"objects_retention_extended", r.objects_retention_extended}});
+               {"objects_retention_extended", r.objects_retention_extended},
+               {"temporaries_removed", r.temporaries_removed},
+               {"temporary_bytes_removed", r.temporary_bytes_removed},
+               {"sessions_removed", r.sessions_removed}});
     return kExitOk;
   }
   if (g.quiet) return kExitOk;
@@ -81,6 +84,10 @@ int PrintPrune(const GlobalOptions& g, const engine::PruneResult& r, bool dry_ru
       std::cout << fmt::format("{} deletion(s) wait for writers still running; run 'ward prune' again later:\n",
                                r.plans_waiting);
       for (const auto& w : r.waiting_for) std::cout << "  " << w << "\n";
+    }
+    if (r.temporaries_removed || r.sessions_removed) {
+      std::cout << fmt::format("removed {} temporary file(s) ({}) and {} session(s) of writers that are gone\n",
+                               r.temporaries_removed, FormatBytes(r.temporary_bytes_removed), r.sessions_removed);
     }
     for (const auto& x : r.retained) std::cout << "kept under Object Lock: " << x << "\n";
     if (r.objects_retention_extended) {

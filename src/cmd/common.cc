@@ -154,7 +154,7 @@ int Fail(const std::string& message, int code) {
   return code;
 }
 
-std::unique_ptr<repo::Repository> OpenRepository(const GlobalOptions& g, int* exit_code) {
+std::unique_ptr<repo::Repository> OpenRepository(const GlobalOptions& g, int* exit_code, int damage_exit) {
   std::string url = RepositoryUrl(g);
   auto backend = storage::OpenBackend(url, g.storage);
   if (!backend.ok()) {
@@ -166,9 +166,10 @@ std::unique_ptr<repo::Repository> OpenRepository(const GlobalOptions& g, int* ex
   auto cfg = (*backend)->Stat(storage::Handle::Config());
   if (!cfg.ok()) {
     if (cfg.status().code() == StatusCode::kNotFound) {
-      *exit_code = Fail("there is no repository at " + (*backend)->Location() +
-                            ": run 'ward init' to create one, or check -r/WARD_REPOSITORY",
-                        kExitNoRepository);
+      Status missing = repo::Repository::MissingConfig(**backend);
+      *exit_code = Fail(missing, missing.code() == StatusCode::kNotFound  ? kExitNoRepository
+                                 : missing.code() == StatusCode::kDataLoss ? damage_exit
+                                                                           : kExitFailure);
     } else {
       *exit_code = Fail(cfg.status().WithContext("repository " + (*backend)->Location()));
     }
@@ -182,7 +183,7 @@ std::unique_ptr<repo::Repository> OpenRepository(const GlobalOptions& g, int* ex
   auto r = repo::Repository::Open(std::move(*backend), *pw, MakeOpenOptions(g));
   if (!r.ok()) {
     int code = r.status().code() == StatusCode::kNotFound ? kExitNoRepository : ExitCodeFor(r.status());
-    if (r.status().code() == StatusCode::kDataLoss) code = kExitFailure;
+    if (r.status().code() == StatusCode::kDataLoss) code = damage_exit;
     *exit_code = Fail(r.status(), code);
     return nullptr;
   }

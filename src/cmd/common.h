@@ -70,6 +70,7 @@ void RegisterHold(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterCoverage(CLI::App& app, GlobalOptions& g, Runner* runner);
 void RegisterDiff(CLI::App& app, GlobalOptions& g, Runner* runner);  // diff and find
 void RegisterCopy(CLI::App& app, GlobalOptions& g, Runner* runner);
+void RegisterRepair(CLI::App& app, GlobalOptions& g, Runner* runner);
 
 // Opens another repository (copy's target, init's --copy-ids-from) with its
 // own password file, or the same password as the main one.
@@ -101,8 +102,11 @@ Result<std::string> ReadNewPassword(const GlobalOptions& g, const std::string& n
 void ApplyPlanDefaults(const plan::Plan& plan, GlobalOptions* g);
 
 // Opens the repository with the password; on failure prints the error and
-// sets *exit_code (10 no repository, 12 wrong password, 1 otherwise).
-std::unique_ptr<repo::Repository> OpenRepository(const GlobalOptions& g, int* exit_code);
+// sets *exit_code (10 no repository, 12 wrong password, `damage_exit` for a
+// damaged repository — its config lost or damaged, its keys damaged — and 1
+// otherwise).
+std::unique_ptr<repo::Repository> OpenRepository(const GlobalOptions& g, int* exit_code,
+                                                 int damage_exit = kExitFailure);
 
 repo::OpenOptions MakeOpenOptions(const GlobalOptions& g);
 

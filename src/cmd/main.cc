@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   RegisterCoverage(app, g, &runner);
   RegisterDiff(app, g, &runner);
   RegisterCopy(app, g, &runner);
+  RegisterRepair(app, g, &runner);
 
   try {
     app.parse(argc, argv);

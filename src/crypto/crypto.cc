@@ -6,6 +6,8 @@
 #include <cstring>
 #include <mutex>
 
+#include <fmt/format.h>
+
 namespace ward::crypto {
 
 Status Init() {
@@ -229,14 +231,26 @@ KdfParams DefaultKdfParams() {
   return p;
 }
 
-Result<Key> DeriveKey(std::string_view password, const KdfParams& params) {
+Status CheckKdfParams(const KdfParams& params) {
   if (params.algorithm != "argon2id") {
     return InvalidArgumentError("unknown key derivation '" + params.algorithm + "'");
   }
-  if (params.salt.size() != crypto_pwhash_SALTBYTES || params.ops < crypto_pwhash_OPSLIMIT_MIN ||
-      params.ops > 64 || params.memory < 8192 || params.memory > (4ull << 30)) {
-    return InvalidArgumentError("key derivation parameters out of range");
+  if (params.salt.size() != crypto_pwhash_SALTBYTES) {
+    return InvalidArgumentError(fmt::format("key derivation salt of {} bytes (not {})", params.salt.size(),
+                                            crypto_pwhash_SALTBYTES));
   }
+  if (params.ops < crypto_pwhash_OPSLIMIT_MIN || params.ops > 64) {
+    return InvalidArgumentError(fmt::format("key derivation passes {} out of range [{}, 64]", params.ops,
+                                            crypto_pwhash_OPSLIMIT_MIN));
+  }
+  if (params.memory < 8192 || params.memory > (4ull << 30)) {
+    return InvalidArgumentError(fmt::format("key derivation memory {} out of range [8 KiB, 4 GiB]", params.memory));
+  }
+  return Status::OK();
+}
+
+Result<Key> DeriveKey(std::string_view password, const KdfParams& params) {
+  WARD_RETURN_IF_ERROR(CheckKdfParams(params));
   uint8_t out[kKeySize];
   if (crypto_pwhash(out, sizeof out, password.data(), password.size(), params.salt.data(),
                     params.ops, params.memory, crypto_pwhash_ALG_ARGON2ID13) != 0) {

@@ -110,6 +110,11 @@ struct KdfParams {
 // Defaults for new keys: Argon2id, 3 passes, 64 MiB (about 0.2 s here).
 KdfParams DefaultKdfParams();
 
+// kInvalidArgument naming the field when `params` are not ones DeriveKey
+// accepts (an unknown algorithm, a salt of the wrong size, passes or memory
+// out of range).
+Status CheckKdfParams(const KdfParams& params);
+
 // Derives a 256-bit key from a password. kInvalidArgument for an unknown
 // algorithm or out-of-range parameters (a damaged or hostile key file);
 // kResourceExhausted if the memory cannot be allocated.

@@ -178,6 +178,16 @@ Result<CheckResult> Checker::Run() {
                       "meanwhile)",
                       d.error.message()));
   }
+  WARD_ASSIGN_OR_RETURN(auto damaged_keys, repo_.CheckKeyFiles());
+  for (const auto& d : damaged_keys) {
+    Error(fmt::format("{}: it opens nothing; add a new key with 'ward key add', then 'ward key remove {}'",
+                      d.error.message(), d.id.Short()));
+  }
+  std::vector<repo::DamagedObject> damaged_holds;
+  WARD_RETURN_IF_ERROR(repo_.ListHolds(&damaged_holds).status());
+  for (const auto& d : damaged_holds) {
+    Error(fmt::format("{}: forget refuses until it is readable (it may keep any snapshot)", d.error.message()));
+  }
   // Classify the packs no index lists: leftovers, or data a snapshot needs.
   WARD_RETURN_IF_ERROR(repo_.RecoverUnindexedPacks());
   repo_.index().ForEach([&](const Id& id, const repo::BlobLocation& loc) {
@@ -205,11 +215,33 @@ Result<CheckResult> Checker::Run() {
       MarkDamaged(pack);
     }
   }
-  auto sessions = repo_.ListIds(FileType::kSession);
+  auto sessions = repo_.ListSessions();
   if (sessions.ok() && !sessions->empty()) {
+    size_t dead = std::count_if(sessions->begin(), sessions->end(), repo::IsDeadOnThisMachine);
+    if (dead) {
+      result_.warnings.push_back(fmt::format(
+          "{} session(s) belong to processes of this machine that are gone (killed writers; 'ward prune' removes "
+          "them)",
+          dead));
+    }
+    if (sessions->size() > dead) {
+      result_.warnings.push_back(fmt::format(
+          "{} session(s) are registered: writers in progress, or ones killed on another machine ('ward prune' "
+          "removes those once unchanged for its --stale-session-after)",
+          sessions->size() - dead));
+    }
+  }
+  uint64_t temporaries = 0, temporary_bytes = 0;
+  WARD_RETURN_IF_ERROR(repo_.backend()->ListTemporaries([&](const storage::FileInfo& t) {
+    ++temporaries;
+    temporary_bytes += t.size;
+    return Status::OK();
+  }));
+  if (temporaries) {
     result_.warnings.push_back(fmt::format(
-        "{} backup session(s) are registered: backups in progress, or ones that were killed (harmless)",
-        sessions->size()));
+        "{} temporary file(s) ({}) were left by interrupted writes, or are being written now ('ward prune' "
+        "removes them once their writer is provably gone)",
+        temporaries, FormatBytes(temporary_bytes)));
   }
 
   if (opts_.read_data) {

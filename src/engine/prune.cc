@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "io/process.h"
+
 namespace ward::engine {
 
 namespace {
@@ -43,8 +45,11 @@ class Pruner {
   Status FinishPlan(const repo::CondemnPlan& plan, const repo::WaitList* waitlist);
   Status ExtendRetention();
   bool IsLive(const std::string& writer) const { return live_writers_.count(writer) > 0; }
-  // Sets others_ and live_writers_ from a fresh listing of sessions.
+  // Sets others_, live_writers_ and live_temporaries_ from a fresh listing
+  // of sessions (and the temporary files listed at the start).
   void ObserveSessions(const std::vector<repo::SessionInfo>& sessions);
+  // Removes the session objects and temporary files of dead writers.
+  Status ClearDeadWriters();
 
   repo::Repository& repo_;
   const PruneOptions& opts_;
@@ -53,7 +58,23 @@ class Pruner {
   std::unique_ptr<repo::ActiveSession> session_;
   std::vector<repo::SessionInfo> others_;  // every other session in the repository
   std::map<std::string, repo::SessionInfo> live_writers_;  // live, by writer ID
+  std::vector<storage::FileInfo> temporaries_;             // listed once, at the start
+  std::set<std::string> live_temporaries_;                 // their names, while their writer may live
 };
+
+// A temporary file as the session rule sees it: its owner from its name, its
+// size as the generation (a file still being written grows).
+repo::SessionInfo TemporaryAsSession(const storage::FileInfo& t) {
+  repo::SessionInfo s;
+  s.writer = "tmp:" + t.name;
+  s.generation = t.size;
+  if (auto owner = io::ParseTempOwner(t.name)) {
+    s.boot_id = owner->boot_id;
+    s.pid = owner->pid;
+    s.pid_start = owner->pid_start;
+  }
+  return s;
+}
 
 // Prune decides what is garbage from every snapshot and every index file:
 // with one of them unreadable it cannot tell, so it deletes nothing.
@@ -334,14 +355,65 @@ void Pruner::ObserveSessions(const std::vector<repo::SessionInfo>& sessions) {
   for (const auto& s : sessions) {
     if (!session_ || s.writer != session_->writer()) others_.push_back(s);
   }
+  std::vector<repo::SessionInfo> observed = others_;
+  live_temporaries_.clear();
+  for (const auto& t : temporaries_) {
+    // A file whose writer runs here is being written, however long it takes.
+    auto owner = io::ParseTempOwner(t.name);
+    if (owner && io::IsAliveOnThisMachine(*owner)) {
+      live_temporaries_.insert(t.name);
+    } else {
+      observed.push_back(TemporaryAsSession(t));
+    }
+  }
   repo::SessionObserver observer(opts_.state_file, opts_.stale_after_ns);
-  for (const auto& s : observer.Live(others_, NowNanos())) live_writers_.try_emplace(s.writer, s);
+  for (const auto& s : observer.Live(observed, NowNanos())) {
+    if (s.writer.rfind("tmp:", 0) == 0) {
+      live_temporaries_.insert(s.writer.substr(4));
+    } else {
+      live_writers_.try_emplace(s.writer, s);
+    }
+  }
+}
+
+Status Pruner::ClearDeadWriters() {
+  std::vector<std::string> dead;
+  for (const auto& s : others_) {
+    if (!IsLive(s.writer)) dead.push_back(s.writer);
+  }
+  if (!dead.empty()) {
+    std::sort(dead.begin(), dead.end());
+    dead.erase(std::unique(dead.begin(), dead.end()), dead.end());
+    repo::Revocation rv;
+    rv.writers = dead;
+    WARD_RETURN_IF_ERROR(repo_.SaveObject(FileType::kPlan, AsBytes(repo::EncodeRevocation(rv))).status());
+    for (const auto& s : others_) {
+      if (IsLive(s.writer)) continue;
+      Status rm = repo_.backend()->Remove(storage::Handle::Of(FileType::kSession, s.object));
+      if (rm.ok()) {
+        ++r_.sessions_removed;
+      } else if (rm.code() != StatusCode::kNotFound) {
+        return rm.WithContext("removing the session of a dead " + Describe(s));
+      }
+    }
+  }
+  for (const auto& t : temporaries_) {
+    if (live_temporaries_.count(t.name)) continue;
+    WARD_RETURN_IF_ERROR(repo_.backend()->RemoveTemporary(t.name));
+    ++r_.temporaries_removed;
+    r_.temporary_bytes_removed += t.size;
+  }
+  return Status::OK();
 }
 
 Result<PruneResult> Pruner::Run() {
   if (!opts_.dry_run) {
     WARD_ASSIGN_OR_RETURN(session_, repo_.BeginSession("prune"));
   }
+  WARD_RETURN_IF_ERROR(repo_.backend()->ListTemporaries([&](const storage::FileInfo& t) {
+    temporaries_.push_back(t);
+    return Status::OK();
+  }));
   WARD_ASSIGN_OR_RETURN(std::vector<repo::SessionInfo> sessions, repo_.ListSessions());
   ObserveSessions(sessions);
   for (const auto& [w, s] : live_writers_) {
@@ -387,6 +459,7 @@ Result<PruneResult> Pruner::Run() {
   std::sort(r_.waiting_for.begin(), r_.waiting_for.end());
   r_.waiting_for.erase(std::unique(r_.waiting_for.begin(), r_.waiting_for.end()), r_.waiting_for.end());
   WARD_RETURN_IF_ERROR(ExtendRetention());
+  WARD_RETURN_IF_ERROR(ClearDeadWriters());
   if (session_) session_->Close();
   return r_;
 }

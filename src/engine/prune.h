@@ -16,6 +16,10 @@
 // that has no live copy) are kept and re-indexed, and the rest are deleted,
 // with the superseded index files, and the plan.
 //
+// Last, what dead writers left is cleared: their session objects (after a
+// revocation, so one alive after all withdraws its snapshot) and their
+// temporary files (Backend::ListTemporaries), judged by the same rule.
+//
 // When no other writer is registered, both phases run in one `ward prune`.
 // Safety never depends on clocks agreeing between hosts. Killed at any
 // instant, a prune leaves a valid repository; the next one finishes its work.
@@ -57,6 +61,8 @@ struct PruneResult {
   std::vector<std::string> waiting_for;  // "backup on host (pid N)"
   std::vector<std::string> retained;     // objects under Object Lock, skipped
   uint64_t objects_retention_extended = 0;
+  // Leftovers of writers that are provably gone (same rule as for packs).
+  uint64_t temporaries_removed = 0, temporary_bytes_removed = 0, sessions_removed = 0;
 };
 
 // kAborted ("repository is locked") if another prune is running.

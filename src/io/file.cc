@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "io/process.h"
 
 namespace ward::io {
 
@@ -111,7 +112,9 @@ Status FsyncDir(const std::string& dir) {
 Status WriteFileAtomic(const std::string& path, ByteView data, bool no_replace, int mode) {
   size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  std::string tmp = path + ".tmp-XXXXXX";
+  // The owner in the name lets a cleaner tell a killed writer's leftover
+  // from a file being written (io/process.h).
+  std::string tmp = path + ".tmp-" + TempOwnerTag() + "-XXXXXX";
   int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, path);
   ::fchmod(fd, static_cast<mode_t>(mode));

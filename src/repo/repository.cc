@@ -57,6 +57,46 @@ Result<crypto::KdfParams> KdfFromJson(const json& j) {
   }
 }
 
+// A key file as stored, with what opening it needs. kDataLoss naming what
+// is wrong when it is damaged: its name is the SHA-256 of its content, so
+// any change to it (the unauthenticated fields too) is seen.
+struct KeyFileFields {
+  crypto::KdfParams kdf;
+  Bytes sealed;
+  json doc;
+};
+
+Result<KeyFileFields> ParseKeyFile(const Id& kid, ByteView raw) {
+  const std::string what = "key file " + kid.Short();
+  auto damaged = [&](const std::string& why) { return DataLossError(what + " is damaged: " + why); };
+  if (crypto::Sha256(raw) != kid) return damaged("its content does not match its name");
+  auto j = ParseJson(raw, what);
+  if (!j.ok()) return damaged(std::string(j.status().message()));
+  KeyFileFields out;
+  try {
+    if (!j->is_object() || !j->contains("kdf") || !j->contains("data") || !(*j)["data"].is_string()) {
+      return damaged("it lacks its 'kdf' or 'data' field");
+    }
+    auto kdf = KdfFromJson((*j)["kdf"]);
+    if (!kdf.ok()) return damaged(std::string(kdf.status().message()));
+    if (Status k = crypto::CheckKdfParams(*kdf); !k.ok()) return damaged(std::string(k.message()));
+    auto sealed = Base64Decode((*j)["data"].get<std::string>());
+    if (!sealed.ok() || sealed->size() <= crypto::kSealOverhead) return damaged("its 'data' field is not a sealed key");
+    if (j->contains("created")) {
+      const auto& c = (*j)["created"];
+      if (!c.is_string() || !ParseTime(c.get<std::string>()).ok()) {
+        return damaged("its 'created' field is not a time");
+      }
+    }
+    out.kdf = std::move(*kdf);
+    out.sealed = std::move(*sealed);
+  } catch (const json::exception& e) {
+    return damaged(e.what());
+  }
+  out.doc = std::move(*j);
+  return out;
+}
+
 }  // namespace
 
 std::string LocalHostname() {
@@ -84,6 +124,9 @@ Result<std::unique_ptr<Repository>> Repository::Init(std::unique_ptr<storage::Ba
                               "; nothing was changed");
   }
   if (existing.status().code() != StatusCode::kNotFound) return existing.status();
+  if (Status m = MissingConfig(*backend); m.code() != StatusCode::kNotFound) {
+    return m.ok() ? InternalError("config missing yet not missing") : m;
+  }
   if (password.empty()) return InvalidArgumentError("empty password: choose a non-empty one");
 
   std::unique_ptr<Repository> r(new Repository());
@@ -135,10 +178,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Ba
                                                      const OpenOptions& options) {
   auto cfg = backend->Stat(Handle::Config());
   if (!cfg.ok()) {
-    if (cfg.status().code() == StatusCode::kNotFound) {
-      return NotFoundError("there is no repository at " + backend->Location() +
-                           ": run 'ward init' to create one, or check -r/WARD_REPOSITORY");
-    }
+    if (cfg.status().code() == StatusCode::kNotFound) return MissingConfig(*backend);
     return cfg.status().WithContext("opening repository " + backend->Location());
   }
   std::unique_ptr<Repository> r(new Repository());
@@ -154,45 +194,60 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Ba
   // file left by an interrupted or losing `init` holds another master key.
   bool password_ok = false;
   Status config_error;
+  std::vector<DamagedObject> damaged;
   for (const Id& kid : keys) {
     auto raw = r->backend_->Load(Handle::Of(FileType::kKey, kid), 0, 0);
-    if (!raw.ok()) continue;
-    std::optional<std::pair<Bytes, Bytes>> keys_found;
-    try {
-      auto j = ParseJson(*raw, "key file " + kid.Short());
-      if (!j.ok() || !j->contains("kdf") || !j->contains("data") || !(*j)["data"].is_string()) continue;
-      auto kdf = KdfFromJson((*j)["kdf"]);
-      if (!kdf.ok()) continue;
-      auto derived = crypto::DeriveKey(password, *kdf);
-      if (!derived.ok()) continue;
-      auto sealed = Base64Decode((*j)["data"].get<std::string>());
-      if (!sealed.ok()) continue;
-      Bytes master;
-      if (!crypto::Open(*derived, *sealed, &master).ok()) continue;
-      auto mj = ParseJson(master, "master key");
-      std::fill(master.begin(), master.end(), 0);
-      if (!mj.ok() || !mj->is_object()) continue;
-      auto enc = Base64Decode(mj->value("encrypt", ""));
-      auto mac = Base64Decode(mj->value("mac", ""));
-      if (!enc.ok() || !mac.ok() || enc->size() != crypto::kKeySize || mac->size() != crypto::kKeySize) {
-        continue;
+    if (!raw.ok()) {
+      if (raw.status().code() == StatusCode::kNotFound) continue;  // removed meanwhile
+      damaged.push_back({kid, raw.status().WithContext("key file " + kid.Short())});
+      continue;
+    }
+    auto kf = ParseKeyFile(kid, *raw);
+    if (!kf.ok()) {
+      damaged.push_back({kid, kf.status()});
+      continue;
+    }
+    auto derived = crypto::DeriveKey(password, kf->kdf);
+    if (!derived.ok()) {
+      if (derived.status().code() == StatusCode::kResourceExhausted) return derived.status();
+      continue;
+    }
+    Bytes master;
+    if (!crypto::Open(*derived, kf->sealed, &master).ok()) continue;
+    auto mj = ParseJson(master, "master key");
+    std::fill(master.begin(), master.end(), 0);
+    Result<Bytes> enc = DataLossError(""), mac = DataLossError("");
+    if (mj.ok() && mj->is_object()) {
+      try {
+        enc = Base64Decode(mj->value("encrypt", ""));
+        mac = Base64Decode(mj->value("mac", ""));
+      } catch (const json::exception&) {
       }
-      keys_found = std::make_pair(*enc, *mac);
-    } catch (const json::exception&) {
-      continue;  // a malformed key file opens nothing
+    }
+    if (!enc.ok() || !mac.ok() || enc->size() != crypto::kKeySize || mac->size() != crypto::kKeySize) {
+      // Authenticated yet malformed: written so by a broken ward, not damaged on the way.
+      damaged.push_back({kid, DataLossError("key file " + kid.Short() + " opens but holds no valid master key")});
+      continue;
     }
     password_ok = true;
-    r->enc_ = crypto::Key::FromBytes(keys_found->first);
-    r->mac_key_ = crypto::Key::FromBytes(keys_found->second);
+    r->enc_ = crypto::Key::FromBytes(*enc);
+    r->mac_key_ = crypto::Key::FromBytes(*mac);
     r->current_key_ = kid;
     r->mac_ = std::make_unique<crypto::BlobMac>(r->mac_key_);
     config_error = r->LoadConfig();
     if (config_error.ok()) break;
   }
+  if (!password_ok && !damaged.empty()) {
+    return DataLossError(fmt::format(
+        "no intact key of repository {} opens with this password, and {} key file(s) are damaged ({}): if the "
+        "password is right, its key file is damaged; open with another key's password and run 'ward check'",
+        r->backend_->Location(), damaged.size(), damaged.front().error.message()));
+  }
   if (!password_ok) {
     return UnauthenticatedError("wrong password: no key of repository " + r->backend_->Location() +
                                 " opens with it");
   }
+  for (const auto& d : damaged) spdlog::warn("{}: run 'ward check'", d.error.message());
   WARD_RETURN_IF_ERROR(config_error);
   // What the repository recorded binds every writer; the command line may
   // only choose a storage class, connections and append-only.
@@ -205,6 +260,46 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<storage::Ba
   r->cache_ = std::make_unique<ObjectCache>(r->backend_->IsLocal() ? "" : options.cache_dir,
                                             r->config_.id);
   return r;
+}
+
+Status Repository::MissingConfig(storage::Backend& backend) {
+  // An init that was cut off leaves at most a key file: that is no repository
+  // yet. Snapshots, index files or packs without a config are one that lost it.
+  for (FileType t : {FileType::kSnapshot, FileType::kIndex, FileType::kPack}) {
+    bool found = false;
+    Status s = backend.List(t, [&](const storage::FileInfo&) {
+      found = true;
+      return CancelledError("found one");
+    });
+    if (!found && !s.ok() && s.code() != StatusCode::kNotFound) {
+      return s.WithContext("looking for a repository at " + backend.Location());
+    }
+    if (found) {
+      return DataLossError(fmt::format(
+          "the repository at {} has lost its config file (its {} files are there): it is damaged; put the config "
+          "back from a copy of the repository, and do not run 'ward init' there",
+          backend.Location(), storage::FileTypeName(t)));
+    }
+  }
+  return NotFoundError("there is no repository at " + backend.Location() +
+                       ": run 'ward init' to create one, or check -r/WARD_REPOSITORY");
+}
+
+Result<std::vector<DamagedObject>> Repository::CheckKeyFiles() {
+  WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kKey));
+  std::vector<DamagedObject> out;
+  for (const Id& id : ids) {
+    auto raw = backend_->Load(Handle::Of(FileType::kKey, id), 0, 0);
+    if (!raw.ok()) {
+      if (raw.status().code() == StatusCode::kNotFound) continue;
+      if (raw.status().code() != StatusCode::kDataLoss) return raw.status();
+      out.push_back({id, raw.status()});
+      continue;
+    }
+    auto kf = ParseKeyFile(id, *raw);
+    if (!kf.ok()) out.push_back({id, kf.status()});
+  }
+  return out;
 }
 
 Status Repository::LoadConfig() {
@@ -693,11 +788,11 @@ Result<Id> Repository::FindDamaged(std::string_view ref, const std::vector<Damag
   return found->id;
 }
 
-Result<std::vector<Hold>> Repository::ListHolds() {
+Result<std::vector<Hold>> Repository::ListHolds(std::vector<DamagedObject>* damaged) {
   WARD_ASSIGN_OR_RETURN(std::vector<Id> ids, ListIds(FileType::kHold));
   std::vector<Hold> holds;
   std::map<Id, std::pair<std::string, UnixNanos>> released;
-  for (const Id& id : ids) {
+  auto read_one = [&](const Id& id) -> Status {
     WARD_ASSIGN_OR_RETURN(Bytes data, LoadObject(Handle::Of(FileType::kHold, id)));
     WARD_ASSIGN_OR_RETURN(json j, ParseJson(data, "hold " + id.Short()));
     try {
@@ -725,6 +820,20 @@ Result<std::vector<Hold>> Repository::ListHolds() {
     } catch (const json::exception& e) {
       return DataLossError("hold " + id.Short() + " is malformed: " + e.what());
     }
+    return Status::OK();
+  };
+  for (const Id& id : ids) {
+    Status s = read_one(id);
+    if (s.ok()) continue;
+    if (s.code() == StatusCode::kNotFound) continue;  // removed meanwhile
+    if (s.code() != StatusCode::kDataLoss && s.code() != StatusCode::kInvalidArgument) return s;
+    Status d = DataLossError(fmt::format("hold {} is damaged: {}", id.Short(), s.message()));
+    if (!damaged) {
+      return DataLossError(fmt::format("{}; it may keep any snapshot, so nothing held can be forgotten until "
+                                       "it is readable ('ward check' names every damaged file)",
+                                       d.message()));
+    }
+    damaged->push_back({id, d});
   }
   for (auto& h : holds) {
     auto it = released.find(h.id);

@@ -107,16 +107,27 @@ struct DamagedObject {
 class Repository {
  public:
   // Creates a repository in an empty location. kAlreadyExists (and nothing
-  // touched) if a config object is already there.
+  // touched) if a config object is already there; kDataLoss if a repository
+  // whose config is lost is there (keys, snapshots, index or packs).
   static Result<std::unique_ptr<Repository>> Init(std::unique_ptr<storage::Backend> backend,
                                                   std::string_view password,
                                                   const OpenOptions& options);
 
   // Opens an existing repository. kNotFound if there is none at the location;
-  // kUnauthenticated if no key file opens with the password.
+  // kDataLoss if its config is lost or damaged, or if no intact key file
+  // opens with the password while a damaged one might (the message names
+  // it); kUnauthenticated if no key file opens with the password.
   static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<storage::Backend> backend,
                                                   std::string_view password,
                                                   const OpenOptions& options);
+
+  // Why `backend` has no config: kNotFound when nothing of a repository is
+  // there, kDataLoss (naming what is) when a repository lost its config.
+  static Status MissingConfig(storage::Backend& backend);
+
+  // Every key file that is damaged: its content no longer matches its name,
+  // it does not parse, or its fields (KDF parameters, created) are invalid.
+  Result<std::vector<DamagedObject>> CheckKeyFiles();
 
   ~Repository();
 
@@ -208,7 +219,9 @@ class Repository {
   static Result<Id> FindDamaged(std::string_view ref, const std::vector<DamagedObject>& damaged);
 
   // --- legal holds ---
-  Result<std::vector<Hold>> ListHolds();  // active and released
+  // Active and released holds. A damaged hold file fails the call (it might
+  // keep any snapshot) unless `damaged` collects it.
+  Result<std::vector<Hold>> ListHolds(std::vector<DamagedObject>* damaged = nullptr);
   Result<Id> AddHold(const Id& snapshot, const std::string& reason);
   // Releases every active hold of `snapshot`; returns how many.
   Result<size_t> ReleaseHolds(const Id& snapshot);

@@ -11,38 +11,13 @@
 
 #include "crypto/crypto.h"
 #include "io/file.h"
+#include "io/process.h"
 #include "repo/repository.h"
 
 namespace ward::repo {
 
-std::string ThisBootId() {
-  auto b = io::ReadWholeFile("/proc/sys/kernel/random/boot_id");
-  if (!b.ok()) return "";
-  std::string s(AsString(*b));
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-uint64_t ProcessStartTicks(int64_t pid) {
-  auto stat = io::ReadWholeFile("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat.ok()) return 0;
-  std::string s(AsString(*stat));
-  size_t paren = s.rfind(')');  // the command name may contain spaces
-  if (paren == std::string::npos) return 0;
-  std::istringstream in(s.substr(paren + 2));
-  std::string field;
-  // Field 3 (state) is the first after ')'; starttime is field 22.
-  for (int i = 3; i <= 22 && (in >> field); ++i) {
-    if (i == 22) return std::strtoull(field.c_str(), nullptr, 10);
-  }
-  return 0;
-}
-
 bool IsDeadOnThisMachine(const SessionInfo& s) {
-  if (s.boot_id.empty() || s.boot_id != ThisBootId() || s.pid <= 0) return false;
-  if (::kill(static_cast<pid_t>(s.pid), 0) != 0 && errno == ESRCH) return true;
-  uint64_t start = ProcessStartTicks(s.pid);
-  return s.pid_start != 0 && start != 0 && start != s.pid_start;  // PID reused
+  return io::IsGoneFromThisMachine({s.boot_id, s.pid, s.pid_start});
 }
 
 ActiveSession::ActiveSession(Repository* repo, std::string kind)
@@ -57,8 +32,8 @@ Status ActiveSession::Write() {
                       {"generation", generation_},
                       {"hostname", LocalHostname()},
                       {"pid", ::getpid()},
-                      {"pid_start", ProcessStartTicks(::getpid())},
-                      {"boot_id", ThisBootId()},
+                      {"pid_start", io::ProcessStartTicks(::getpid())},
+                      {"boot_id", io::ThisBootId()},
                       {"started", FormatRfc3339(NowNanos())}};
   Id next = crypto::RandomId();
   WARD_RETURN_IF_ERROR(repo_->SaveObjectAs(storage::Handle::Of(storage::FileType::kSession, next),

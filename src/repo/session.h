@@ -45,10 +45,6 @@ struct SessionInfo {
   std::string started;
 };
 
-// This process's identity as a session would record it.
-std::string ThisBootId();
-uint64_t ProcessStartTicks(int64_t pid);  // 0 if unknown / not running
-
 // True if the session's process is certainly gone (same-boot rule above).
 bool IsDeadOnThisMachine(const SessionInfo& s);
 

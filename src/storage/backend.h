@@ -101,6 +101,19 @@ class Backend {
     return Status::OK();
   }
 
+  // Temporary files a writer makes before an object appears under its name
+  // (local disks: "data/ab/<id>.tmp-<owner>-XXXXXX"; io/process.h names the
+  // owner). Writers killed mid-write leave them behind; prune removes those
+  // whose owner is provably gone. Stores whose uploads are atomic have none.
+  // FileInfo::name is the path relative to the repository root.
+  virtual Status ListTemporaries(const std::function<Status(const FileInfo&)>& fn) {
+    (void)fn;
+    return Status::OK();
+  }
+  virtual Status RemoveTemporary(const std::string& name) {
+    return UnimplementedError(Location() + ": no temporary files to remove (" + name + ")");
+  }
+
   // Object Lock: keeps `h` undeletable until at least `until` (never
   // shortens). kUnimplemented on stores without retention.
   virtual Status ExtendRetention(const Handle& h, int64_t until_unix_nanos) {
@@ -130,6 +143,10 @@ class BackendWrapper : public Backend {
   bool IsLocal() const override { return inner_->IsLocal(); }
   Status ApplySettings(const StorageSettings& s) override { return inner_->ApplySettings(s); }
   Status ExtendRetention(const Handle& h, int64_t until) override { return inner_->ExtendRetention(h, until); }
+  Status ListTemporaries(const std::function<Status(const FileInfo&)>& fn) override {
+    return inner_->ListTemporaries(fn);
+  }
+  Status RemoveTemporary(const std::string& name) override { return inner_->RemoveTemporary(name); }
 
  protected:
   Backend* inner() { return inner_.get(); }

@@ -293,8 +293,13 @@ std::pair<std::string, uint64_t> WardTest::LargestPack() {
 }
 
 void WardTest::RewritePack(const std::string& name, const std::function<void(Bytes*)>& mutate) {
+  RewriteObject(storage::FileType::kPack, name, mutate);
+}
+
+void WardTest::RewriteObject(storage::FileType type, const std::string& name,
+                             const std::function<void(Bytes*)>& mutate) {
   auto b = RepoBackend();
-  storage::Handle h{storage::FileType::kPack, name};
+  storage::Handle h{type, name};
   auto data = b->Load(h, 0, 0);
   ASSERT_TRUE(data.ok()) << data.status().ToString();
   mutate(&*data);

@@ -71,6 +71,8 @@ class WardTest : public ::testing::Test {
   std::pair<std::string, uint64_t> LargestPack();
   // Replaces a pack's bytes with mutate(bytes) (remove, then save).
   void RewritePack(const std::string& name, const std::function<void(Bytes*)>& mutate);
+  // The same for any object ("" names the config).
+  void RewriteObject(storage::FileType type, const std::string& name, const std::function<void(Bytes*)>& mutate);
 
   std::string dir_;   // per-test scratch directory
   std::string repo_;  // repository path inside it

@@ -34,6 +34,7 @@ class LocalBackend : public Backend {
   }
 
   Status Create() override {
+    WARD_RETURN_IF_ERROR(RefuseForeignFiles());
     WARD_RETURN_IF_ERROR(io::MakeDirs(root_, 0700));
     for (FileType t : kAllDirTypes) {
       WARD_RETURN_IF_ERROR(io::MakeDirs(root_ + "/" + LayoutDir(t), 0700));
@@ -42,6 +43,30 @@ class LocalBackend : public Backend {
       WARD_RETURN_IF_ERROR(io::MakeDirs(fmt::format("{}/data/{:02x}", root_, i), 0700));
     }
     return Status::OK();
+  }
+
+  // A repository is created in a new or empty folder, or in the empty
+  // layout an interrupted init left: never among someone else's files, where
+  // a later prune or a typo'd -r would mix the two.
+  Status RefuseForeignFiles() const {
+    DIR* d = ::opendir(root_.c_str());
+    if (!d) return errno == ENOENT ? Status::OK() : ErrnoStatus(errno, root_);
+    std::string foreign;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      bool ours = false;
+      for (FileType t : kAllDirTypes) ours = ours || name == LayoutDir(t);
+      if (!ours) {
+        foreign = name;
+        break;
+      }
+    }
+    ::closedir(d);
+    if (foreign.empty()) return Status::OK();
+    return FailedPreconditionError(fmt::format(
+        "{} is not empty and is not a ward repository (it holds '{}'): choose a new or empty folder", root_,
+        foreign));
   }
 
   Status Save(const Handle& h, ByteView data) override {
@@ -109,6 +134,45 @@ class LocalBackend : public Backend {
     return Status::OK();
   }
 
+  Status ListTemporaries(const std::function<Status(const FileInfo&)>& fn) override {
+    std::vector<std::string> dirs;
+    for (FileType t : kAllDirTypes) {
+      if (t != FileType::kPack) dirs.push_back(LayoutDir(t));
+    }
+    for (int i = 0; i < 256; ++i) dirs.push_back(fmt::format("{}/{:02x}", LayoutDir(FileType::kPack), i));
+    dirs.push_back("");  // the config's
+    for (const auto& rel : dirs) {
+      std::string dir = rel.empty() ? root_ : root_ + "/" + rel;
+      DIR* d = ::opendir(dir.c_str());
+      if (d == nullptr) {
+        if (errno == ENOENT) continue;
+        return ErrnoStatus(errno, dir);
+      }
+      std::vector<std::string> names;
+      while (struct dirent* e = ::readdir(d)) {
+        if (IsTemporaryName(e->d_name)) names.emplace_back(e->d_name);
+      }
+      ::closedir(d);
+      for (const auto& n : names) {
+        struct stat st;
+        if (::lstat((dir + "/" + n).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        WARD_RETURN_IF_ERROR(fn(FileInfo{rel.empty() ? n : rel + "/" + n, static_cast<uint64_t>(st.st_size)}));
+      }
+    }
+    return Status::OK();
+  }
+
+  Status RemoveTemporary(const std::string& name) override {
+    size_t slash = name.rfind('/');
+    std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
+    if (!IsTemporaryName(base) || name.find("..") != std::string::npos || name.front() == '/') {
+      return InvalidArgumentError("'" + name + "' is not a temporary file of this repository");
+    }
+    std::string path = root_ + "/" + name;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, path);
+    return Status::OK();
+  }
+
   Status Remove(const Handle& h) override {
     WARD_RETURN_IF_ERROR(CheckHandle(h));
     std::string path = Path(h);
@@ -129,6 +193,14 @@ class LocalBackend : public Backend {
   static Status MissingOr(int err, const Handle& h, const std::string& path) {
     if (err == ENOENT) return NotFoundError(h.ToString() + " does not exist (" + path + ")");
     return ErrnoStatus(err, path);
+  }
+
+  // "<64 hex>.tmp-…" or "config.tmp-…", as io::WriteFileAtomic names them.
+  static bool IsTemporaryName(std::string_view n) {
+    size_t at = n.find(".tmp-");
+    if (at == std::string_view::npos) return false;
+    std::string_view stem = n.substr(0, at);
+    return stem == "config" || IsValidName(stem);
   }
 
   static Status ListDir(const std::string& dir, const std::function<Status(const FileInfo&)>& fn) {
