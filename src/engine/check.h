@@ -7,9 +7,13 @@
 // downloaded, its SHA-256 checked against its name, its header decrypted and
 // compared with the index, and every blob decrypted, decompressed and checked
 // against its keyed hash.
+// Also: key files match their names and parse, hold files open, damaged
+// index files and snapshots are named.
 // Damage is reported per pack, with the snapshots (and a path in each) that
-// depend on it. Packs no index lists are only warnings: an interrupted backup
-// leaves them, and prune reclaims them.
+// depend on it. Packs no index lists are damage when a snapshot needs them
+// ('ward repair index' indexes them again) and warnings otherwise (an
+// interrupted backup leaves them, and prune reclaims them); temporary files
+// and sessions of killed writers are warnings too.
 // Thread safety: RunCheck may be called from any thread.
 #pragma once
 
