@@ -87,7 +87,7 @@ void RegisterRepair(CLI::App& app, GlobalOptions& g, Runner* runner) {
   static RepairOpts o;
   auto* repair = app.add_subcommand("repair", "Repair a damaged repository: rebuild the index, mend snapshots");
   repair->require_subcommand(1);
-  auto* index = repair->add_subcommand("index", "Rebuild the index from the packs' headers (nothing is deleted)");
+  auto* index = repair->add_subcommand("index", "Rebuild the index from the packs' headers (no data is deleted)");
   index->add_flag("--read-all-packs", o.read_all_packs, "trust no index file: read the header of every pack");
   index->add_flag("-n,--dry-run", o.dry_run, "say what would change, change nothing");
   auto* snaps = repair->add_subcommand("snapshots", "Save damaged snapshots again without what is lost");
