@@ -38,11 +38,17 @@ std::string FirstLine(std::string s) {
 Result<std::string> PasswordFromFile(const std::string& path, const char* what) {
   auto data = io::ReadWholeFile(path);
   if (!data.ok()) return Status(data.status().code(), std::string(what) + ": " + data.status().message());
-  return FirstLine(std::string(AsString(*data)));
+  std::string pw = FirstLine(std::string(AsString(*data)));
+  // An empty password is never a repository's: say so rather than "wrong password".
+  if (pw.empty()) {
+    return FailedPreconditionError(std::string(what) + " " + path + " holds no password (its first line is empty)");
+  }
+  return pw;
 }
 
 Result<std::string> PasswordFromCommand(const std::string& command) {
-  auto reader = source::RunCommandReader({"/bin/sh", "-c", command}, true);
+  const std::string what = "--password-command '" + command + "'";
+  auto reader = source::RunCommandReader({"/bin/sh", "-c", command}, true, {}, what);
   if (!reader.ok()) return reader.status();
   std::string out;
   uint8_t buf[4096];
@@ -53,9 +59,10 @@ Result<std::string> PasswordFromCommand(const std::string& command) {
     out.append(reinterpret_cast<char*>(buf), *n);
     if (out.size() > (1 << 20)) return InvalidArgumentError("--password-command printed more than 1 MiB");
   }
-  Status s = (*reader)->Finish();
-  if (!s.ok()) return Status(s.code(), "--password-command: " + s.message());
-  return FirstLine(out);
+  WARD_RETURN_IF_ERROR((*reader)->Finish());
+  std::string pw = FirstLine(out);
+  if (pw.empty()) return FailedPreconditionError(what + " printed no password (its first line was empty)");
+  return pw;
 }
 
 Result<std::string> Prompt(const std::string& prompt) {
@@ -143,6 +150,10 @@ int ExitCodeFor(const Status& s) {
   }
 }
 
+int UsageOrFailure(const Status& s) {
+  return s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+}
+
 int Fail(const Status& s, int code) { return Fail(s.message(), code); }
 
 int Fail(const std::string& message, int code) {
@@ -177,7 +188,9 @@ std::unique_ptr<repo::Repository> OpenRepository(const GlobalOptions& g, int* ex
   }
   auto pw = ReadPassword(g, "enter password for repository: ", false);
   if (!pw.ok()) {
-    *exit_code = Fail(pw.status(), kExitUsage);
+    // No password given is a usage error; a password source that fails is a
+    // failure (1), never "wrong password" (12).
+    *exit_code = Fail(pw.status(), UsageOrFailure(pw.status()));
     return nullptr;
   }
   auto r = repo::Repository::Open(std::move(*backend), *pw, MakeOpenOptions(g));

@@ -115,6 +115,8 @@ int Fail(const Status& s, int code = kExitFailure);
 int Fail(const std::string& message, int code = kExitFailure);
 // Default exit code for a failed status.
 int ExitCodeFor(const Status& s);
+// kExitUsage for kInvalidArgument (what the user typed), else kExitFailure.
+int UsageOrFailure(const Status& s);
 
 // Prints a JSON document on stdout.
 void PrintJson(const nlohmann::json& j);
