@@ -132,11 +132,13 @@ Status FindIn(repo::Repository& repo, const Id& tree, const std::string& pattern
 void RegisterDiff(CLI::App& app, GlobalOptions& g, Runner* runner) {
   static DiffOpts o;
   auto* diff = app.add_subcommand("diff", "Show what changed between two snapshots");
-  diff->add_option("a", o.a, "older snapshot")->required();
-  diff->add_option("b", o.b, "newer snapshot")->required();
+  // Not ->required(): CLI11 would say only "b is required".
+  diff->add_option("old", o.a, "older snapshot");
+  diff->add_option("new", o.b, "newer snapshot");
   diff->footer("+ added, - removed, M content changed, T type changed, U metadata changed");
   diff->callback([&g, runner] {
     *runner = [&g]() -> int {
+      if (o.a.empty() || o.b.empty()) return Fail("diff needs two snapshots: ward diff OLD NEW", kExitUsage);
       int code = 0;
       auto repo = OpenRepository(g, &code);
       if (!repo) return code;

@@ -156,6 +156,52 @@ int UsageOrFailure(const Status& s) {
 
 int Fail(const Status& s, int code) { return Fail(s.message(), code); }
 
+// --- command line -----------------------------------------------------------
+
+CLI::Validator CountValidator() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        bool digits = !v.empty() && v.size() <= 9 && std::all_of(v.begin(), v.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        });
+        return digits ? "" : "'" + v + "' is not a count: give a whole number, 0 or more";
+      },
+      "COUNT");
+}
+
+Status CheckGivenValues(const CLI::App& app) {
+  // CLI11 cannot tell `-r ''` from no -r; an empty value given on purpose
+  // must not quietly mean the default.
+  static const std::pair<const char*, const char*> kNonEmpty[] = {
+      {"--repo", "-r/--repo is empty: give the repository, e.g. -r /srv/ward or -r s3:bucket/prefix "
+                 "(leave -r out to use WARD_REPOSITORY or the default)"},
+      {"--password-file", "--password-file is empty: give the file that holds the password"},
+      {"--password-command", "--password-command is empty: give a command that prints the password"},
+      {"--cache-dir", "--cache-dir is empty: give a directory, or use --no-cache"},
+  };
+  for (const auto& [name, message] : kNonEmpty) {
+    const CLI::Option* opt = app.get_option_no_throw(name);
+    if (opt == nullptr || opt->count() == 0) continue;
+    for (const auto& v : opt->results()) {
+      if (v.empty()) return InvalidArgumentError(message);
+    }
+  }
+  return Status::OK();
+}
+
+int ParseFailure(const CLI::App& app, const CLI::ParseError& e) {
+  if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+  std::vector<CLI::App*> chosen = app.get_subcommands();
+  if (chosen.empty()) {
+    // CLI11 says "A subcommand is required" for a misspelt command too.
+    std::vector<std::string> rest = app.remaining();
+    if (!rest.empty()) return Fail("unknown command '" + rest.front() + "' (see ward --help)", kExitUsage);
+    if (e.get_name() == "RequiredError") return Fail("no command given (see ward --help)", kExitUsage);
+    return Fail(std::string(e.what()) + " (see ward --help)", kExitUsage);
+  }
+  return Fail(std::string(e.what()) + " (see ward " + chosen.front()->get_name() + " --help)", kExitUsage);
+}
+
 int Fail(const std::string& message, int code) {
   std::string m = message;
   for (auto& c : m) {
