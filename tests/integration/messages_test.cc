@@ -87,5 +87,14 @@ TEST_F(MessagesTest, PasswordSourcesThatGiveNoPasswordSaySo) {
   EXPECT_NE(file.err.find(dir_ + "/empty-pw holds no password"), std::string::npos) << file.err;
 }
 
+TEST_F(MessagesTest, UnreadableInputsAreNamedOnce) {
+  Init();
+  WriteFile(dir_ + "/data/a", "a");
+  auto r = Ward({"backup", dir_ + "/data", dir_ + "/does-not-exist"});
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_EQ(Count(r.err, "does-not-exist"), 1u) << r.err;
+  EXPECT_NE(r.err.find("1 input(s) could not be read"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace ward::testing
