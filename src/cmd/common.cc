@@ -195,7 +195,10 @@ int ParseFailure(const CLI::App& app, const CLI::ParseError& e) {
   if (chosen.empty()) {
     // CLI11 says "A subcommand is required" for a misspelt command too.
     std::vector<std::string> rest = app.remaining();
-    if (!rest.empty()) return Fail("unknown command '" + rest.front() + "' (see ward --help)", kExitUsage);
+    if (!rest.empty()) {
+      const char* what = rest.front().starts_with('-') ? "option" : "command";
+      return Fail(fmt::format("unknown {} '{}' (see ward --help)", what, rest.front()), kExitUsage);
+    }
     if (e.get_name() == "RequiredError") return Fail("no command given (see ward --help)", kExitUsage);
     return Fail(std::string(e.what()) + " (see ward --help)", kExitUsage);
   }

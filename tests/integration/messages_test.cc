@@ -51,6 +51,9 @@ TEST_F(MessagesTest, UsageMistakesAreNamedWithWhatToDo) {
   auto unknown = WardNoRepo({"frobnicate"});
   EXPECT_EQ(unknown.code, 2);
   EXPECT_EQ(unknown.err, "ward: unknown command 'frobnicate' (see ward --help)\n");
+  auto option = WardNoRepo({"--jsn"});
+  EXPECT_EQ(option.code, 2);
+  EXPECT_EQ(option.err, "ward: unknown option '--jsn' (see ward --help)\n");
   auto none = WardNoRepo({});
   EXPECT_EQ(none.code, 2);
   EXPECT_EQ(none.err, "ward: no command given (see ward --help)\n");
