@@ -23,10 +23,8 @@ struct RestoreOpts {
 
 int ToService(const GlobalOptions& g, repo::Repository& repo, const repo::Snapshot& snap, const std::string& sub,
               RestoreOpts& o) {
-  std::unique_ptr<source::RestoreTarget> tgt;
-  if (!o.to_env.empty()) {
-    tgt = source::MakeEnvFileTarget(o.to_env);
-  } else {
+  std::unique_ptr<source::RestoreTarget> tgt = o.to_env.empty() ? nullptr : source::MakeEnvFileTarget(o.to_env);
+  if (!tgt) {
     std::tie(o.to.kind, o.to.position) = engine::SourceAt(snap, sub);
     auto t = source::MakeRestoreTarget(o.to);
     if (!t.ok()) return Fail(t.status().WithContext("--to " + o.to.to), UsageOrFailure(t.status()));
@@ -66,22 +64,27 @@ int ToDirectory(const GlobalOptions& g, repo::Repository& repo, const repo::Snap
   if (!r.ok()) return Fail(r.status().WithContext("restore failed"));
   double secs = double(NowNanos() - start) / 1e9;
   uint64_t items = r->files_restored + r->files_unchanged + r->dirs + r->links + r->special;
-  // With nothing restored, the one error is the reason; several are listed first.
-  if (items == 0 && r->errors.size() == 1) return Fail("nothing was restored: " + r->errors[0].message());
-  for (const auto& e : r->errors) std::cerr << "ward: " << e.message() << "\n";
+  bool nothing = items == 0 && !r->errors.empty();
+  // With nothing restored, one error is the reason: named once, in the last line.
+  if (!nothing || r->errors.size() > 1) {
+    for (const auto& e : r->errors) std::cerr << "ward: " << e.message() << "\n";
+  }
   if (g.json) {
     PrintJson({{"message_type", "summary"}, {"snapshot_id", snap.id.Hex()}, {"files_restored", r->files_restored},
                {"files_unchanged", r->files_unchanged}, {"dirs", r->dirs}, {"links", r->links},
                {"bytes_written", r->bytes_written}, {"bytes_reused", r->bytes_reused}, {"errors", r->errors.size()},
                {"duration_seconds", secs}});
-  } else if (!g.quiet && items > 0) {
+  } else if (!g.quiet && !nothing) {
     std::cout << fmt::format("restored snapshot {} to {}: {} files ({} written", snap.id.Short(), o.target,
                              r->files_restored, FormatBytes(r->bytes_written));
     if (o.delta) std::cout << fmt::format(", {} already correct", FormatBytes(r->bytes_reused));
     std::cout << fmt::format("), {} dirs in {}\n", r->dirs, FormatDuration(secs));
   }
   if (r->errors.empty()) return kExitOk;
-  if (items == 0) return Fail(fmt::format("nothing was restored to {}: all {} items failed", o.target, r->errors.size()));
+  if (nothing && r->errors.size() == 1) return Fail("nothing was restored: " + r->errors[0].message());
+  if (nothing) {
+    return Fail(fmt::format("nothing was restored to {}: {} errors (listed above)", o.target, r->errors.size()));
+  }
   return Fail(fmt::format("{} item(s) could not be restored (listed above); {} file(s) and {} dir(s) were",
                           r->errors.size(), r->files_restored + r->files_unchanged, r->dirs));
 }

@@ -135,12 +135,18 @@ TEST_F(MessagesTest, RestoreSaysWhatWasRestoredAndNothingElse) {
   EXPECT_EQ(Count(all.err, "\n"), 1u) << all.err;
   EXPECT_EQ(all.err.find("the rest"), std::string::npos) << all.err;
 
+  auto json = Ward({"--json", "restore", "latest", "--target", ro.path()});
+  EXPECT_EQ(json.code, 1);
+  EXPECT_EQ(json.Json()["files_restored"], 0) << json.out;
+  EXPECT_EQ(json.Json()["errors"], 1) << json.out;
+
   // Several items: each named, then that none was restored.
   auto several = Ward({"restore", "latest:" + data, "--target", ro.path()});
   EXPECT_EQ(several.code, 1);
   EXPECT_EQ(several.out, "");
-  EXPECT_NE(several.err.find("ward: nothing was restored to " + ro.path() + ": all 3 items failed"),
-            std::string::npos)
+  EXPECT_NE(
+      several.err.find("ward: nothing was restored to " + ro.path() + ": 3 errors (listed above)"),
+      std::string::npos)
       << several.err;
   EXPECT_EQ(Count(several.err, "\n"), 4u) << several.err;
 
