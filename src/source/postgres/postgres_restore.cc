@@ -623,8 +623,8 @@ Result<nlohmann::json> PostgresRestoreTarget::Finish() {
              (checked_ ? ", row counts match the snapshot"
                        : " (the snapshot recorded no row counts to compare)");
   if (report["swapped"].get<bool>()) {
-    summary_ += ", swapped in as " + live_ + " (the old one is " +
-                report["old_database"].get<std::string>() + ")";
+    summary_ += "; swapped: it is now '" + live_ + "', the old one '" +
+                report["old_database"].get<std::string>() + "'";
   }
   return report;
 }
