@@ -445,7 +445,7 @@ Status S3BucketTarget::Multipart(const std::string& key, const repo::Node& node,
 
 std::string S3BucketTarget::Summary() const {
   // Read after Finish: the workers have stopped.
-  return fmt::format("{} object(s) ({}) into {}, {} ETag(s) checked after upload, {} matching the backed-up object's",
+  return fmt::format("{} object(s) ({}) into {}; ETags checked: {} after upload, {} against the backed-up objects",
                      objects_, FormatBytes(bytes_), bucket_->Location(), etag_verified_, source_matched_);
 }
 
