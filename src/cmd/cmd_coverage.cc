@@ -31,7 +31,8 @@ void RegisterCoverage(CLI::App& app, GlobalOptions& g, Runner* runner) {
   cmd->callback([&g, runner] {
     *runner = [&g]() -> int {
       auto every = ParseDuration(o.every);
-      if (!every.ok() || *every <= 0) return Fail(every.status().WithContext("--every"), kExitUsage);
+      if (!every.ok()) return Fail(every.status().WithContext("--every"), kExitUsage);
+      if (*every <= 0) return Fail("--every " + o.every + ": give a cadence longer than zero, e.g. 1d", kExitUsage);
       std::optional<UnixNanos> since, until;
       if (!o.since.empty()) {
         auto t = ParseTime(o.since);

@@ -61,13 +61,13 @@ Status PolicyFromPlan(const plan::Plan& p, engine::RetentionPolicy* pol) {
 void RegisterForget(CLI::App& app, GlobalOptions& g, Runner* runner) {
   static ForgetOpts o;
   auto* cmd = app.add_subcommand("forget", "Remove snapshots by retention policy or ID (held snapshots stay)");
-  cmd->add_option("--keep-last", o.last, "keep the N newest snapshots")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--keep-last", o.last, "keep the N newest snapshots")->check(CountValidator());
   cmd->add_option("--keep-hourly", o.hourly, "keep the newest snapshot of each of the last N hours")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--keep-daily", o.daily, "... of each of the last N days")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--keep-weekly", o.weekly, "... of each of the last N ISO weeks")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--keep-monthly", o.monthly, "... of each of the last N months")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--keep-yearly", o.yearly, "... of each of the last N years")->check(CLI::NonNegativeNumber);
+      ->check(CountValidator());
+  cmd->add_option("--keep-daily", o.daily, "... of each of the last N days")->check(CountValidator());
+  cmd->add_option("--keep-weekly", o.weekly, "... of each of the last N ISO weeks")->check(CountValidator());
+  cmd->add_option("--keep-monthly", o.monthly, "... of each of the last N months")->check(CountValidator());
+  cmd->add_option("--keep-yearly", o.yearly, "... of each of the last N years")->check(CountValidator());
   cmd->add_option("--keep-within", o.within, "keep snapshots within DURATION (e.g. 30d) of the group's newest");
   cmd->add_option("--group-by", o.group_by, "group snapshots by host,source,paths,tags (default host,source,paths)");
   cmd->add_option("--timezone", o.time_zone, "time zone for hours/days/weeks (IANA name; default local)");

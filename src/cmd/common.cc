@@ -38,11 +38,17 @@ std::string FirstLine(std::string s) {
 Result<std::string> PasswordFromFile(const std::string& path, const char* what) {
   auto data = io::ReadWholeFile(path);
   if (!data.ok()) return Status(data.status().code(), std::string(what) + ": " + data.status().message());
-  return FirstLine(std::string(AsString(*data)));
+  std::string pw = FirstLine(std::string(AsString(*data)));
+  // An empty password is never a repository's: say so rather than "wrong password".
+  if (pw.empty()) {
+    return FailedPreconditionError(std::string(what) + " " + path + " holds no password (its first line is empty)");
+  }
+  return pw;
 }
 
 Result<std::string> PasswordFromCommand(const std::string& command) {
-  auto reader = source::RunCommandReader({"/bin/sh", "-c", command}, true);
+  const std::string what = "--password-command '" + command + "'";
+  auto reader = source::RunCommandReader({"/bin/sh", "-c", command}, true, {}, what);
   if (!reader.ok()) return reader.status();
   std::string out;
   uint8_t buf[4096];
@@ -53,9 +59,10 @@ Result<std::string> PasswordFromCommand(const std::string& command) {
     out.append(reinterpret_cast<char*>(buf), *n);
     if (out.size() > (1 << 20)) return InvalidArgumentError("--password-command printed more than 1 MiB");
   }
-  Status s = (*reader)->Finish();
-  if (!s.ok()) return Status(s.code(), "--password-command: " + s.message());
-  return FirstLine(out);
+  WARD_RETURN_IF_ERROR((*reader)->Finish());
+  std::string pw = FirstLine(out);
+  if (pw.empty()) return FailedPreconditionError(what + " printed no password (its first line was empty)");
+  return pw;
 }
 
 Result<std::string> Prompt(const std::string& prompt) {
@@ -143,7 +150,60 @@ int ExitCodeFor(const Status& s) {
   }
 }
 
+int UsageOrFailure(const Status& s) {
+  return s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+}
+
 int Fail(const Status& s, int code) { return Fail(s.message(), code); }
+
+// --- command line -----------------------------------------------------------
+
+CLI::Validator CountValidator() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        bool digits = !v.empty() && v.size() <= 9 && std::all_of(v.begin(), v.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        });
+        return digits ? "" : "'" + v + "' is not a count: give a whole number, 0 or more";
+      },
+      "COUNT");
+}
+
+Status CheckGivenValues(const CLI::App& app) {
+  // CLI11 cannot tell `-r ''` from no -r; an empty value given on purpose
+  // must not quietly mean the default.
+  static const std::pair<const char*, const char*> kNonEmpty[] = {
+      {"--repo", "-r/--repo is empty: give the repository, e.g. -r /srv/ward or -r s3:bucket/prefix "
+                 "(leave -r out to use WARD_REPOSITORY or the default)"},
+      {"--password-file", "--password-file is empty: give the file that holds the password"},
+      {"--password-command", "--password-command is empty: give a command that prints the password"},
+      {"--cache-dir", "--cache-dir is empty: give a directory, or use --no-cache"},
+  };
+  for (const auto& [name, message] : kNonEmpty) {
+    const CLI::Option* opt = app.get_option_no_throw(name);
+    if (opt == nullptr || opt->count() == 0) continue;
+    for (const auto& v : opt->results()) {
+      if (v.empty()) return InvalidArgumentError(message);
+    }
+  }
+  return Status::OK();
+}
+
+int ParseFailure(const CLI::App& app, const CLI::ParseError& e) {
+  if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+  std::vector<CLI::App*> chosen = app.get_subcommands();
+  if (chosen.empty()) {
+    // CLI11 says "A subcommand is required" for a misspelt command too.
+    std::vector<std::string> rest = app.remaining();
+    if (!rest.empty()) {
+      const char* what = rest.front().starts_with('-') ? "option" : "command";
+      return Fail(fmt::format("unknown {} '{}' (see ward --help)", what, rest.front()), kExitUsage);
+    }
+    if (e.get_name() == "RequiredError") return Fail("no command given (see ward --help)", kExitUsage);
+    return Fail(std::string(e.what()) + " (see ward --help)", kExitUsage);
+  }
+  return Fail(std::string(e.what()) + " (see ward " + chosen.front()->get_name() + " --help)", kExitUsage);
+}
 
 int Fail(const std::string& message, int code) {
   std::string m = message;
@@ -177,7 +237,9 @@ std::unique_ptr<repo::Repository> OpenRepository(const GlobalOptions& g, int* ex
   }
   auto pw = ReadPassword(g, "enter password for repository: ", false);
   if (!pw.ok()) {
-    *exit_code = Fail(pw.status(), kExitUsage);
+    // No password given is a usage error; a password source that fails is a
+    // failure (1), never "wrong password" (12).
+    *exit_code = Fail(pw.status(), UsageOrFailure(pw.status()));
     return nullptr;
   }
   auto r = repo::Repository::Open(std::move(*backend), *pw, MakeOpenOptions(g));

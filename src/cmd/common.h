@@ -115,6 +115,19 @@ int Fail(const Status& s, int code = kExitFailure);
 int Fail(const std::string& message, int code = kExitFailure);
 // Default exit code for a failed status.
 int ExitCodeFor(const Status& s);
+// kExitUsage for kInvalidArgument (what the user typed), else kExitFailure.
+int UsageOrFailure(const Status& s);
+
+// A CLI11 check for --keep-N style counts: a whole number, 0 or more, with a
+// message that names the value and what to give instead.
+CLI::Validator CountValidator();
+// kInvalidArgument naming the option when -r, --password-file,
+// --password-command or --cache-dir was given an empty value.
+Status CheckGivenValues(const CLI::App& app);
+// Prints a command-line error as one "ward: ..." line that says where help
+// is (an unknown command named as such) and returns the exit status (2; 0
+// for --help and --version, which CLI11 reports as errors too).
+int ParseFailure(const CLI::App& app, const CLI::ParseError& e);
 
 // Prints a JSON document on stdout.
 void PrintJson(const nlohmann::json& j);

@@ -61,9 +61,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : kExitUsage;
+    return ParseFailure(app, e);
   }
+  if (ward::Status s = CheckGivenValues(app); !s.ok()) return Fail(s, kExitUsage);
 
   auto logger = spdlog::stderr_logger_mt("ward");
   logger->set_pattern("ward: %v");

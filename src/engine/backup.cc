@@ -113,7 +113,9 @@ void Pipeline::ReadError(const std::string& path, const Status& s) {
     Fail(s);
     return;
   }
-  spdlog::warn("{}", s.message());
+  // Returned in read_errors for the caller to report once; a warning here
+  // would name each input twice.
+  spdlog::debug("could not read {}", s.message());
   if (progress_) progress_->errors++;
   std::lock_guard lock(mu_);
   read_errors_.push_back(s);

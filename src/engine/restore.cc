@@ -198,7 +198,10 @@ bool Restorer::Included(const std::string& snap_path, bool is_dir) const {
 
 void Restorer::FileFailed(FileTarget* f, const Status& why) {
   if (f->failed.exchange(true)) return;
-  Error(Status(why.code(), "could not restore " + f->path + ": " + why.message()));
+  // Most reasons start with the path already ("/t/a: Read-only file system"): name it once.
+  std::string reason = why.message();
+  if (reason.rfind(f->path + ": ", 0) == 0) reason.erase(0, f->path.size() + 2);
+  Error(Status(why.code(), "could not restore " + f->path + ": " + reason));
 }
 
 void Restorer::BlobDone(FileTarget* f) {
@@ -595,6 +598,17 @@ Result<nlohmann::json> RunRestoreToTarget(repo::Repository& repo, const repo::Sn
     WARD_RETURN_IF_ERROR(target.RestoreFile(start.name, start, *reader));
   }
   return target.Finish();
+}
+
+std::pair<std::string, nlohmann::json> SourceAt(const repo::Snapshot& s, const std::string& subpath) {
+  std::string head = subpath;
+  while (!head.empty() && head[0] == '/') head.erase(0, 1);
+  head = head.substr(0, head.find('/'));
+  if (s.source == "plan" && s.sources.is_object() && s.sources.contains(head)) {
+    const auto& part = s.sources[head];
+    return {part.value("kind", ""), part.value("position", nlohmann::json::object())};
+  }
+  return {s.source, s.sources};
 }
 
 Result<Node> FindNode(repo::Repository& repo, const Id& root, const std::string& path) {

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -54,6 +55,11 @@ Result<RestoreResult> RunRestore(repo::Repository& repo, const repo::Snapshot& s
 Result<nlohmann::json> RunRestoreToTarget(repo::Repository& repo, const repo::Snapshot& snapshot,
                                           const std::string& subpath, source::RestoreTarget& target,
                                           Progress* progress);
+
+// The kind and recorded position of the source a restore path starts in:
+// plan snapshots name their parts ({"postgres": {"kind": ..., "position":
+// ...}}), other snapshots are one source.
+std::pair<std::string, nlohmann::json> SourceAt(const repo::Snapshot& snapshot, const std::string& subpath);
 
 // A Reader over one file of a snapshot: its blobs in order, each verified,
 // read a few blobs ahead.

@@ -106,9 +106,13 @@ class RestoreTarget {
   virtual ~RestoreTarget() = default;
   // `path` is relative to the restored source ("dump.pgc", "dir/obj").
   virtual Status RestoreFile(const std::string& path, const repo::Node& node, Reader& content) = 0;
-  // After the last file; returns what to report (JSON object; the command
-  // prints it as a table or as is with --json).
+  // After the last file; returns the full report (a JSON object, printed as
+  // is with --json).
   virtual Result<nlohmann::json> Finish() = 0;
+  // After a successful Finish: one line for people saying what went where
+  // and what was checked, e.g. "202 keys into redis://db:6379, DBSIZE
+  // matches" (the command adds the snapshot and the time taken).
+  virtual std::string Summary() const = 0;
 };
 
 }  // namespace ward::source

@@ -138,6 +138,10 @@ TEST_F(S3FaultsCliTest, BucketSourceFromAPlanAndBackIntoABucket) {
   const std::string target = "s3:" + endpoint + "/" + bucket + "/" + dst_prefix;
   auto r = Ward({"restore", "latest:cvs", "--to", target, "--storage-class", "STANDARD"});
   ASSERT_EQ(r.code, 0) << r.err << r.out;
+  // One line for people (the report is for --json).
+  EXPECT_NE(r.out.find(":cvs: " + std::to_string(kObjects) + " object(s) ("), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; ETags checked: " + std::to_string(kObjects) + " after upload, "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('{'), std::string::npos) << r.out;
   for (int i = 0; i < kObjects; ++i) {
     auto got = send("GET", dst_prefix + "/docs/" + std::to_string(i) + ".txt", "");
     ASSERT_EQ(got.status, 200) << i;

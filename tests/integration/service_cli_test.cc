@@ -125,6 +125,14 @@ TEST_F(ServiceCliTest, PlanSnapshotRestoresEachPartWhereTheRunbookNeedsIt) {
   EXPECT_EQ(Psql("shop", "SELECT count(*) FROM orders"), "2500");
   EXPECT_EQ(Psql("shop", "SELECT item FROM orders WHERE id = 42"), "item 42 ✓");
   EXPECT_EQ(Psql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'shop_old_%'"), "1");
+  // Without --json: one line for people, not the report.
+  auto copy = Ward({"restore", "latest:postgres", "--to", "postgresql://postgres@127.0.0.1:" + pg_port_ + "/shop_copy"},
+                   Secrets());
+  ASSERT_EQ(copy.code, 0) << copy.err << copy.out;
+  EXPECT_NE(copy.out.find(":postgres: 2 table(s) into database 'shop_copy' at "), std::string::npos) << copy.out;
+  EXPECT_NE(copy.out.find(", row counts match the snapshot, in "), std::string::npos) << copy.out;
+  EXPECT_EQ(copy.out.find('{'), std::string::npos) << copy.out;
+  EXPECT_EQ(Psql("shop_copy", "SELECT count(*) FROM orders"), "2500");
 
   // Redis into a running, empty server.
   auto rd = Ward({"--json", "restore", "latest:redis", "--to", "redis://127.0.0.1:" + redis2_port_}, Secrets());

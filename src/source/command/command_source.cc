@@ -79,8 +79,8 @@ class StderrTail {
 
 class CommandReader : public Reader {
  public:
-  CommandReader(pid_t pid, int out_fd, int err_fd, std::string name, bool forward)
-      : pid_(pid), out_(out_fd), name_(std::move(name)), stderr_(err_fd, forward) {}
+  CommandReader(pid_t pid, int out_fd, int err_fd, std::string what, bool forward)
+      : pid_(pid), out_(out_fd), what_(std::move(what)), stderr_(err_fd, forward) {}
 
   ~CommandReader() override {
     if (pid_ > 0) {
@@ -93,7 +93,7 @@ class CommandReader : public Reader {
   }
 
   Result<size_t> Read(std::span<uint8_t> out) override {
-    return io::ReadFull(out_.get(), out.data(), out.size(), "output of '" + name_ + "'");
+    return io::ReadFull(out_.get(), out.data(), out.size(), "output of " + what_);
   }
 
   Status Finish() override {
@@ -108,19 +108,17 @@ class CommandReader : public Reader {
     std::string tail = stderr_.LastLines();
     std::string why = tail.empty() ? "" : ": " + tail;
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return Status::OK();
+    // The caller says what the failure means (no snapshot saved, no password).
     if (WIFEXITED(st)) {
-      return AbortedError("command '" + name_ + "' failed with exit status " +
-                          std::to_string(WEXITSTATUS(st)) + why +
-                          " (its output was not stored as a backup)");
+      return AbortedError(what_ + " failed with exit status " + std::to_string(WEXITSTATUS(st)) + why);
     }
-    return AbortedError("command '" + name_ + "' was killed by signal " +
-                        std::to_string(WTERMSIG(st)) + why + " (its output was not stored as a backup)");
+    return AbortedError(what_ + " was killed by signal " + std::to_string(WTERMSIG(st)) + why);
   }
 
  private:
   pid_t pid_;
   io::UniqueFd out_;
-  std::string name_;
+  std::string what_;
   StderrTail stderr_;
 };
 
@@ -128,7 +126,8 @@ class CommandReader : public Reader {
 
 Result<std::unique_ptr<Reader>> RunCommandReader(const std::vector<std::string>& argv,
                                                  bool forward_stderr,
-                                                 const std::vector<std::string>& extra_env) {
+                                                 const std::vector<std::string>& extra_env,
+                                                 const std::string& what) {
   if (argv.empty() || argv[0].empty()) return InvalidArgumentError("no command given");
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
@@ -173,7 +172,8 @@ Result<std::unique_ptr<Reader>> RunCommandReader(const std::vector<std::string>&
     }
     return ErrnoStatus(rc, "starting '" + argv[0] + "'");
   }
-  return std::unique_ptr<Reader>(std::make_unique<CommandReader>(pid, out[0], err[0], argv[0], forward_stderr));
+  return std::unique_ptr<Reader>(std::make_unique<CommandReader>(
+      pid, out[0], err[0], what.empty() ? "command '" + argv[0] + "'" : what, forward_stderr));
 }
 
 Result<std::unique_ptr<CommandSource>> CommandSource::Create(const CommandSourceOptions& options) {

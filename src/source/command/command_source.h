@@ -41,10 +41,14 @@ class CommandSource : public Source {
 };
 
 // Starts argv with stdout on a pipe and returns a Reader over it; Finish()
-// waits for the process and fails unless it exited 0. Exposed for other
-// sources that stream a command's output (pg_dump).
+// waits for the process and fails (kAborted) unless it exited 0, with a
+// message that names the command as `what` (default "command 'ARGV0'") and
+// says only how it ended: the caller adds what that means. Exposed for other
+// sources that stream a command's output (pg_dump) and for
+// --password-command.
 Result<std::unique_ptr<Reader>> RunCommandReader(const std::vector<std::string>& argv,
                                                  bool forward_stderr,
-                                                 const std::vector<std::string>& extra_env = {});
+                                                 const std::vector<std::string>& extra_env = {},
+                                                 const std::string& what = "");
 
 }  // namespace ward::source

@@ -52,6 +52,7 @@ class PostgresRestoreTarget : public RestoreTarget {
 
   Status RestoreFile(const std::string& path, const repo::Node& node, Reader& content) override;
   Result<nlohmann::json> Finish() override;
+  std::string Summary() const override { return summary_; }
 
  private:
   explicit PostgresRestoreTarget(PostgresRestoreOptions o) : o_(std::move(o)) {}
@@ -76,6 +77,7 @@ class PostgresRestoreTarget : public RestoreTarget {
   bool attempted_ = false, restored_ = false;
   std::vector<std::string> applied_, skipped_;         // database settings and grants
   nlohmann::json timings_ = nlohmann::json::object();  // seconds per step, for RTO reports
+  std::string summary_;                                // set by a successful Finish
 };
 
 Result<std::unique_ptr<RestoreTarget>> PostgresRestoreTarget::Create(
@@ -617,6 +619,13 @@ Result<nlohmann::json> PostgresRestoreTarget::Finish() {
     timings_["swap_s"] = Seconds(swap_start, std::chrono::steady_clock::now());
   }
   report["timings"] = timings_;
+  summary_ = std::to_string(tables.size()) + " table(s) into " + Where() +
+             (checked_ ? ", row counts match the snapshot"
+                       : " (the snapshot recorded no row counts to compare)");
+  if (report["swapped"].get<bool>()) {
+    summary_ += "; swapped: it is now '" + live_ + "', the old one '" +
+                report["old_database"].get<std::string>() + "'";
+  }
   return report;
 }
 

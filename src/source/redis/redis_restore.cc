@@ -224,6 +224,18 @@ class RedisRestoreTarget : public RestoreTarget, private RdbVisitor {
     return report;
   }
 
+  std::string Summary() const override {
+    std::string s = std::to_string(keys_restored_) + " keys into redis://" +
+                    conn_->endpoint().Display() + ", DBSIZE matches";
+    if (functions_restored_ > 0) {
+      s += ", " + std::to_string(functions_restored_) + " function libraries";
+    }
+    if (expired_skipped_ > 0) {
+      s += " (" + std::to_string(expired_skipped_) + " expired keys skipped)";
+    }
+    return s;
+  }
+
  private:
   Status OnHeader(int version) override {
     rdb_version_ = version;

@@ -91,6 +91,7 @@ class S3BucketTarget : public RestoreTarget {
 
   Status RestoreFile(const std::string& path, const repo::Node& node, Reader& content) override;
   Result<nlohmann::json> Finish() override;
+  std::string Summary() const override;
 
  private:
   struct Upload {
@@ -440,6 +441,12 @@ Status S3BucketTarget::Multipart(const std::string& key, const repo::Node& node,
   multipart_++;
   etag_verified_++;
   return Status::OK();
+}
+
+std::string S3BucketTarget::Summary() const {
+  // Read after Finish: the workers have stopped.
+  return fmt::format("{} object(s) ({}) into {}; ETags checked: {} after upload, {} against the backed-up objects",
+                     objects_, FormatBytes(bytes_), bucket_->Location(), etag_verified_, source_matched_);
 }
 
 Result<nlohmann::json> S3BucketTarget::Finish() {

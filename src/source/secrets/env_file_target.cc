@@ -104,4 +104,8 @@ Result<nlohmann::json> EnvFileTarget::Finish() {
   return nlohmann::json{{"env_file", path_}, {"from", source_file_}, {"variables", variables_}, {"mode", "0600"}};
 }
 
+std::string EnvFileTarget::Summary() const {
+  return std::to_string(variables_) + " variable(s) from " + source_file_ + " into " + path_ + " (mode 0600)";
+}
+
 }  // namespace ward::source

@@ -19,6 +19,7 @@ class EnvFileTarget : public RestoreTarget {
   explicit EnvFileTarget(std::string path) : path_(std::move(path)) {}
   Status RestoreFile(const std::string& path, const repo::Node& node, Reader& content) override;
   Result<nlohmann::json> Finish() override;
+  std::string Summary() const override;
 
  private:
   std::string path_;
