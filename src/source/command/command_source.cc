@@ -15,6 +15,8 @@
 
 #include "base/time.h"
 #include "io/file.h"
+#include "plan/plan.h"
+#include "source/kind.h"
 
 extern char** environ;
 
@@ -197,6 +199,30 @@ Result<std::vector<Entry>> CommandSource::List(const std::string& path, std::vec
 Result<std::unique_ptr<Reader>> CommandSource::Open(const std::string& path, const Entry&) {
   if (path != options_.filename) return NotFoundError("command source has no file " + path);
   return RunCommandReader(options_.argv, options_.forward_stderr);
+}
+
+namespace {
+
+Result<std::unique_ptr<Source>> MakeCommandSource(const plan::PlanSource& ps) {
+  CommandSourceOptions o;
+  WARD_ASSIGN_OR_RETURN(std::vector<std::string> argv, ps.Strings("command", true));
+  for (auto& a : argv) {
+    auto e = plan::ExpandEnv(a);
+    if (!e.ok()) return Status(e.status().code(), "source '" + ps.name + "': " + e.status().message());
+    a = *e;
+  }
+  o.argv = std::move(argv);
+  WARD_ASSIGN_OR_RETURN(o.filename, ps.String("filename", false, ps.name + ".out"));
+  auto s = CommandSource::Create(o);
+  if (!s.ok()) return Status(s.status().code(), "source '" + ps.name + "': " + s.status().message());
+  return std::unique_ptr<Source>(std::move(*s));
+}
+
+}  // namespace
+
+const SourceKind& CommandKind() {
+  static const SourceKind kind{"command", {"command", "filename"}, &MakeCommandSource};
+  return kind;
 }
 
 }  // namespace ward::source
