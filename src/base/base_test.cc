@@ -85,6 +85,58 @@ TEST(TimeTest, Rfc3339RoundTrip) {
   EXPECT_FALSE(ParseTime("2026-11-22T17:46:13Q").ok());
 }
 
+// Issue 14: out-of-range fields were carried into the next one (February 30
+// as March 2) and years outside int64 nanoseconds wrapped around.
+TEST(TimeTest, RejectsImpossibleDatesAndTimesNamingTheField) {
+  auto message = [](std::string_view text) {
+    auto t = ParseTime(text);
+    return t.ok() ? std::string("accepted as ") + FormatRfc3339(*t) : t.status().message();
+  };
+  EXPECT_EQ(message("2026-02-30T00:00:00Z"), "invalid time '2026-02-30T00:00:00Z': February 2026 has 28 days");
+  EXPECT_EQ(message("2026-02-29"), "invalid time '2026-02-29': February 2026 has 28 days");
+  EXPECT_EQ(message("2100-02-29T00:00:00Z"), "invalid time '2100-02-29T00:00:00Z': February 2100 has 28 days");
+  EXPECT_EQ(*ParseTime("2028-02-29T00:00:00Z"), FromCivilUtc({2028, 2, 29}));
+  EXPECT_EQ(*ParseTime("2000-02-29T00:00:00Z"), FromCivilUtc({2000, 2, 29}));
+  EXPECT_EQ(message("2026-04-31T00:00:00Z"), "invalid time '2026-04-31T00:00:00Z': April 2026 has 30 days");
+  EXPECT_EQ(message("2026-00-10"), "invalid time '2026-00-10': month 0 does not exist (use 01-12)");
+  EXPECT_NE(message("2026-01-01T24:00:00Z").find("hour must be 00-23"), std::string::npos);
+  EXPECT_NE(message("2026-01-01T10:60:00Z").find("minute must be 00-59"), std::string::npos);
+  EXPECT_NE(message("2026-01-01T10:00:61Z").find("second must be"), std::string::npos);
+  EXPECT_NE(message("2026-01-01T10:00:00+24:00").find("offset"), std::string::npos);
+  EXPECT_NE(message("2026-01-01T10:00:00+02:60").find("offset"), std::string::npos);
+  EXPECT_EQ(message("1000-01-01T00:00:00Z"),
+            "invalid time '1000-01-01T00:00:00Z': the year must be between 1678 and 2261");
+  EXPECT_NE(message("2262-06-01T00:00:00Z").find("between 1678 and 2261"), std::string::npos);
+  EXPECT_NE(message("1677-01-01").find("between 1678 and 2261"), std::string::npos);
+  EXPECT_EQ(FormatRfc3339(*ParseTime("1678-01-01T00:00:00Z")), "1678-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339(*ParseTime("2261-12-31T23:59:59Z")), "2261-12-31T23:59:59Z");
+}
+
+TEST(TimeTest, CivilTimeRoundTripsAndKnowsTheWeekday) {
+  CivilTime c = ToCivilUtc(*ParseTime("2026-12-03T14:05:09Z"));
+  EXPECT_EQ(c.year, 2026);
+  EXPECT_EQ(c.month, 12);
+  EXPECT_EQ(c.day, 3);
+  EXPECT_EQ(c.hour, 14);
+  EXPECT_EQ(c.minute, 5);
+  EXPECT_EQ(c.second, 9);
+  EXPECT_EQ(c.weekday, 4);  // a Thursday
+  EXPECT_EQ(ToCivilUtc(*ParseTime("1969-12-31T23:59:59Z")).weekday, 3);
+  EXPECT_EQ(FromCivilUtc(c), *ParseTime("2026-12-03T14:05:09Z"));
+  EXPECT_EQ(DaysInMonth(2024, 2), 29);
+  EXPECT_EQ(DaysInMonth(1900, 2), 28);
+}
+
+TEST(TimeTest, DurationsThatOverflowAreRejected) {
+  for (const char* text : {"99999999999999999999h", "300y", "9223372037s", "200y200y", "106751d1000000h"}) {
+    auto d = ParseDuration(text);
+    ASSERT_FALSE(d.ok()) << text << " accepted as " << *d;
+    EXPECT_NE(d.status().message().find("too long"), std::string::npos) << d.status().message();
+  }
+  EXPECT_EQ(*ParseDuration("292y"), 292ll * 365 * 86400 * 1000000000);
+  EXPECT_EQ(*ParseDuration("9223372035s"), 9223372035ll * 1000000000);
+}
+
 TEST(TimeTest, Durations) {
   EXPECT_EQ(*ParseDuration("90s"), 90ll * 1000000000);
   EXPECT_EQ(*ParseDuration("2h30m"), 9000ll * 1000000000);

@@ -48,7 +48,7 @@ Result<std::string> PasswordFromFile(const std::string& path, const char* what) 
 
 Result<std::string> PasswordFromCommand(const std::string& command) {
   const std::string what = "--password-command '" + command + "'";
-  auto reader = source::RunCommandReader({"/bin/sh", "-c", command}, true, {}, what);
+  auto reader = source::RunCommandReader({"/bin/sh", "-c", command}, true, {}, {}, what);
   if (!reader.ok()) return reader.status();
   std::string out;
   uint8_t buf[4096];

@@ -1,5 +1,6 @@
 #include "plan/plan.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -14,6 +15,59 @@ namespace ward::plan {
 namespace {
 
 const std::set<std::string> kKinds = {"files", "command", "postgres", "redis", "s3"};
+
+// [verify], [drill] and [[notify]] are the daemon's (SPEC §9).
+const std::vector<std::string> kTopLevelKeys = {"service", "repository", "password_file", "password_command",
+                                                "defaults", "source",     "retention",     "check",
+                                                "verify",   "drill",      "notify"};
+const std::vector<std::string> kDefaultsKeys = {"rpo", "rto"};
+// What `ward forget --plan` reads (cmd/cmd_forget.cc).
+const std::vector<std::string> kRetentionKeys = {"keep_last",    "keep_hourly", "keep_daily", "keep_weekly",
+                                                 "keep_monthly", "keep_yearly", "keep_within"};
+
+std::string Join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
+  return out;
+}
+
+std::string UnknownKey(const std::string& path, int line, const std::string& key, const std::string& where,
+                       const std::vector<std::string>& allowed) {
+  std::string at = path.empty() ? "" : path + ":" + std::to_string(line) + ": ";
+  std::string out = at + "unknown key '" + key + "' " + where;
+  std::string close = DidYouMean(key, allowed);
+  if (!close.empty()) return out + " (did you mean '" + close + "'?)";
+  return out + "; it takes " + Join(allowed);
+}
+
+Status CheckTableKeys(const toml::table& t, const std::vector<std::string>& allowed, const std::string& path,
+                      const std::string& where) {
+  for (const auto& [k, v] : t) {
+    std::string key(k.str());
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      return InvalidArgumentError(UnknownKey(path, static_cast<int>(k.source().begin.line), key, where, allowed));
+    }
+  }
+  return Status::OK();
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  // Optimal string alignment: insertions, deletions, substitutions and
+  // adjacent transpositions ("exlcude") cost one each.
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
 
 nlohmann::json ToJson(const toml::node& n) {
   if (auto* t = n.as_table()) {
@@ -105,6 +159,44 @@ Result<int64_t> PlanSource::Int(const std::string& key, int64_t fallback) const 
   return config[key].get<int64_t>();
 }
 
+const std::vector<std::string>& CommonSourceKeys() {
+  static const std::vector<std::string> keys = {"name", "kind", "schedule", "rpo", "rto", "verify_to"};
+  return keys;
+}
+
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
+  const size_t limit = word.size() <= 4 ? 1 : 2;
+  std::string best;
+  size_t best_distance = limit + 1;
+  for (const auto& c : candidates) {
+    size_t d = EditDistance(word, c);
+    if (d < best_distance) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+Status CheckSourceKeys(const PlanSource& ps, const std::vector<std::string>& kind_keys) {
+  std::vector<std::string> allowed = CommonSourceKeys();
+  allowed.insert(allowed.end(), kind_keys.begin(), kind_keys.end());
+  // The first unknown key as written (config is sorted by name).
+  std::string first;
+  int first_line = 0;
+  for (const auto& [key, value] : ps.config.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    auto at = ps.key_lines.find(key);
+    int line = at == ps.key_lines.end() ? ps.line : at->second;
+    if (first.empty() || line < first_line) {
+      first = key;
+      first_line = line;
+    }
+  }
+  if (first.empty()) return Status::OK();
+  return InvalidArgumentError(UnknownKey(ps.plan_path, first_line, first, "in [[source]] '" + ps.name + "'", allowed));
+}
+
 const PlanSource* Plan::Find(const std::string& name) const {
   for (const auto& s : sources) {
     if (s.name == name) return &s;
@@ -140,8 +232,10 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
                                   "' must not be in a plan; name an environment variable, file or command instead");
     }
   }
+  WARD_RETURN_IF_ERROR(CheckTableKeys(root, kTopLevelKeys, path, "at the top level"));
   if (j.contains("defaults")) {
     if (!j["defaults"].is_object()) return InvalidArgumentError("plan " + path + ": [defaults] must be a table");
+    WARD_RETURN_IF_ERROR(CheckTableKeys(*root["defaults"].as_table(), kDefaultsKeys, path, "in [defaults]"));
     WARD_ASSIGN_OR_RETURN(p.defaults.rpo_ns, Duration(j["defaults"], "rpo", "plan " + path + " [defaults]"));
     WARD_ASSIGN_OR_RETURN(p.defaults.rto_ns, Duration(j["defaults"], "rto", "plan " + path + " [defaults]"));
   }
@@ -149,9 +243,16 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
     return InvalidArgumentError("plan " + path + ": no [[source]] tables: a plan needs at least one source");
   }
   std::set<std::string> names;
-  for (const auto& s : j["source"]) {
+  const toml::array& source_tables = *root["source"].as_array();
+  for (size_t i = 0; i < source_tables.size(); ++i) {
+    const nlohmann::json& s = j["source"][i];
     PlanSource ps;
     ps.config = s;
+    ps.plan_path = path;
+    ps.line = static_cast<int>(source_tables[i].source().begin.line);
+    if (const toml::table* t = source_tables[i].as_table()) {
+      for (const auto& [k, v] : *t) ps.key_lines[std::string(k.str())] = static_cast<int>(k.source().begin.line);
+    }
     if (!s.contains("name") || !s["name"].is_string() || !ValidName(s["name"].get<std::string>())) {
       return InvalidArgumentError("plan " + path +
                                   ": every [[source]] needs a name of letters, digits, '-', '_' or '.'");
@@ -165,7 +266,9 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
                                   "' needs kind = \"files\", \"command\", \"postgres\", \"redis\" or \"s3\"");
     }
     ps.kind = s["kind"].get<std::string>();
-    for (const char* forbidden : {"password", "secret_key", "secret_access_key"}) {
+    for (const char* forbidden : {"password", "secret_key", "secret_access_key", "aws_secret_access_key",
+                                  "access_key", "access_key_id", "aws_access_key_id", "session_token",
+                                  "aws_session_token"}) {
       if (s.contains(forbidden)) {
         return InvalidArgumentError("plan " + path + ": source '" + ps.name + "': '" + forbidden +
                                     "' must not be in a plan; use password_env or the service's own files");
@@ -176,11 +279,20 @@ Result<Plan> ParsePlan(const std::string& text, const std::string& path) {
     WARD_ASSIGN_OR_RETURN(ps.objectives.rto_ns, Duration(s, "rto", where));
     if (!ps.objectives.rpo_ns) ps.objectives.rpo_ns = p.defaults.rpo_ns;
     if (!ps.objectives.rto_ns) ps.objectives.rto_ns = p.defaults.rto_ns;
-    WARD_ASSIGN_OR_RETURN(ps.schedule, ps.String("schedule"));
+    if (s.contains("schedule")) {
+      std::string at = path + ":" + std::to_string(ps.key_lines["schedule"]) + ": [[source]] '" + ps.name + "': ";
+      if (!s["schedule"].is_string()) {
+        return InvalidArgumentError(at + "schedule must be a string such as \"0 3 * * *\" or \"@every 1h\"");
+      }
+      auto sched = Schedule::Parse(s["schedule"].get<std::string>());
+      if (!sched.ok()) return InvalidArgumentError(at + sched.status().message());
+      ps.schedule = std::move(*sched);
+    }
     p.sources.push_back(std::move(ps));
   }
   if (j.contains("retention")) {
     if (!j["retention"].is_object()) return InvalidArgumentError("plan " + path + ": [retention] must be a table");
+    WARD_RETURN_IF_ERROR(CheckTableKeys(*root["retention"].as_table(), kRetentionKeys, path, "in [retention]"));
     p.retention = j["retention"];
   }
   if (j.contains("check")) {

@@ -12,11 +12,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
+#include "plan/schedule.h"
 
 namespace ward::plan {
 
@@ -28,8 +31,13 @@ struct PlanSource {
   std::string name;  // lands under <name>/ in the snapshot
   std::string kind;  // files | command | postgres | redis | s3
   nlohmann::json config = nlohmann::json::object();  // every key of the [[source]] table
-  std::string schedule;
+  std::optional<Schedule> schedule;
   Objectives objectives;  // falls back to [defaults]
+  // Where it was written, for messages: the plan file, the line of its
+  // [[source]] header and of each key.
+  std::string plan_path;
+  int line = 0;
+  std::map<std::string, int> key_lines;
 
   // Typed accessors for config keys; kInvalidArgument naming the source and
   // key when present with the wrong type; `required` makes absence an error.
@@ -54,8 +62,25 @@ struct Plan {
   const PlanSource* Find(const std::string& name) const;
 };
 
+// The keys every [[source]] may hold whatever its kind: name, kind,
+// schedule, rpo, rto, verify_to. Each kind declares the rest beside its code
+// (source/*/), and the registry checks a source against both.
+const std::vector<std::string>& CommonSourceKeys();
+
+// kInvalidArgument for the first key of `ps` that is neither common nor one of
+// `kind_keys`: "plan.toml:12: unknown key 'excludes' in [[source]] 'web'
+// (did you mean 'exclude'?)", or, with nothing close, the keys it takes.
+Status CheckSourceKeys(const PlanSource& ps, const std::vector<std::string>& kind_keys);
+
+// The candidate closest to `word` (transpositions count as one edit) if it is
+// within 1 edit (words of up to 4 letters) or 2; "" otherwise.
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates);
+
 // Reads and validates a plan. Errors are one line naming the file, the line
-// (for TOML syntax errors) or the source and key, and what to write instead.
+// (for TOML syntax errors, unknown keys and bad schedules) or the source and
+// key, and what to write instead. Unknown keys at the top level, in
+// [defaults] and in [retention] are errors here; a [[source]]'s keys depend
+// on its kind and are checked by the registry (source/registry.h).
 Result<Plan> LoadPlan(const std::string& path);
 Result<Plan> ParsePlan(const std::string& text, const std::string& path);
 

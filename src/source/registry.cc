@@ -4,6 +4,7 @@
 
 #include "source/command/command_source.h"
 #include "source/files/file_source.h"
+#include "source/kind.h"
 #include "source/secrets/env_file_target.h"
 #ifdef WARD_HAVE_POSTGRES
 #include "source/postgres/postgres.h"
@@ -19,46 +20,44 @@ namespace ward::source {
 
 namespace {
 
-Result<std::unique_ptr<Source>> MakeFiles(const plan::PlanSource& ps) {
-  FileSourceOptions o;
-  WARD_ASSIGN_OR_RETURN(o.paths, ps.Strings("paths", true));
-  WARD_ASSIGN_OR_RETURN(o.excludes, ps.Strings("exclude"));
-  WARD_ASSIGN_OR_RETURN(o.one_file_system, ps.Bool("one_file_system"));
-  auto s = FileSource::Create(o);
-  if (!s.ok()) return Status(s.status().code(), "source '" + ps.name + "': " + s.status().message());
-  return std::unique_ptr<Source>(std::move(*s));
+// The kinds this build has.
+const std::vector<const SourceKind*>& Kinds() {
+  static const std::vector<const SourceKind*> kinds = {
+      &FilesKind(),
+      &CommandKind(),
+#ifdef WARD_HAVE_POSTGRES
+      &PostgresKind(),
+#endif
+#ifdef WARD_HAVE_REDIS
+      &RedisKind(),
+#endif
+#ifdef WARD_HAVE_S3BUCKET
+      &S3BucketKind(),
+#endif
+  };
+  return kinds;
 }
 
-Result<std::unique_ptr<Source>> MakeCommand(const plan::PlanSource& ps) {
-  CommandSourceOptions o;
-  WARD_ASSIGN_OR_RETURN(std::vector<std::string> argv, ps.Strings("command", true));
-  for (auto& a : argv) {
-    auto e = plan::ExpandEnv(a);
-    if (!e.ok()) return Status(e.status().code(), "source '" + ps.name + "': " + e.status().message());
-    a = *e;
+const SourceKind* FindKind(const std::string& name) {
+  for (const SourceKind* k : Kinds()) {
+    if (k->name == name) return k;
   }
-  o.argv = std::move(argv);
-  WARD_ASSIGN_OR_RETURN(o.filename, ps.String("filename", false, ps.name + ".out"));
-  auto s = CommandSource::Create(o);
-  if (!s.ok()) return Status(s.status().code(), "source '" + ps.name + "': " + s.status().message());
-  return std::unique_ptr<Source>(std::move(*s));
+  return nullptr;
 }
 
 }  // namespace
 
+Status CheckPlanSource(const plan::PlanSource& ps) {
+  const SourceKind* kind = FindKind(ps.kind);
+  if (kind == nullptr) {
+    return UnimplementedError("source '" + ps.name + "': kind '" + ps.kind + "' is not supported by this build");
+  }
+  return plan::CheckSourceKeys(ps, kind->keys);
+}
+
 Result<std::unique_ptr<Source>> MakeSource(const plan::PlanSource& ps) {
-  if (ps.kind == "files") return MakeFiles(ps);
-  if (ps.kind == "command") return MakeCommand(ps);
-#ifdef WARD_HAVE_POSTGRES
-  if (ps.kind == "postgres") return MakePostgresSource(ps);
-#endif
-#ifdef WARD_HAVE_REDIS
-  if (ps.kind == "redis") return MakeRedisSource(ps);
-#endif
-#ifdef WARD_HAVE_S3BUCKET
-  if (ps.kind == "s3") return MakeS3BucketSource(ps);
-#endif
-  return UnimplementedError("source '" + ps.name + "': kind '" + ps.kind + "' is not supported by this build");
+  WARD_RETURN_IF_ERROR(CheckPlanSource(ps));
+  return FindKind(ps.kind)->make(ps);
 }
 
 Result<std::unique_ptr<CompositeSource>> MakePlanSource(const plan::Plan& plan,
@@ -67,6 +66,14 @@ Result<std::unique_ptr<CompositeSource>> MakePlanSource(const plan::Plan& plan,
   for (const auto& n : wanted) {
     if (!plan.Find(n)) {
       return InvalidArgumentError("--source " + n + ": the plan " + plan.path + " has no source of that name");
+    }
+  }
+  // Every source's keys, not only the chosen ones': a typo anywhere in the
+  // plan is found on the first run. (A kind this build lacks is an error only
+  // when that source is chosen.)
+  for (const auto& ps : plan.sources) {
+    if (FindKind(ps.kind) != nullptr || wanted.empty() || wanted.count(ps.name)) {
+      WARD_RETURN_IF_ERROR(CheckPlanSource(ps));
     }
   }
   std::vector<std::pair<std::string, std::unique_ptr<Source>>> parts;

@@ -13,11 +13,17 @@
 
 namespace ward::source {
 
-// One plan source. Secrets are resolved here from what the plan names
-// (environment variables, files), never from the plan itself.
+// Checks a plan source's keys against its kind's (kind.h): kInvalidArgument
+// naming the file, line and key (with "did you mean") for one it does not
+// take; kUnimplemented for a kind this build lacks.
+Status CheckPlanSource(const plan::PlanSource& ps);
+
+// One plan source, after CheckPlanSource. Secrets are resolved here from what
+// the plan names (environment variables, files), never from the plan itself.
 Result<std::unique_ptr<Source>> MakeSource(const plan::PlanSource& ps);
 
-// The plan's sources (all, or those named in `only`) as one composite.
+// The plan's sources (all, or those named in `only`) as one composite. Every
+// source's keys are checked first, chosen or not.
 Result<std::unique_ptr<CompositeSource>> MakePlanSource(const plan::Plan& plan,
                                                         const std::vector<std::string>& only);
 

@@ -7,16 +7,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <thread>
 
 #include "base/time.h"
+#include "io/child_env.h"
 #include "io/file.h"
-
-extern char** environ;
+#include "plan/plan.h"
+#include "source/kind.h"
 
 namespace ward::source {
 
@@ -127,6 +130,7 @@ class CommandReader : public Reader {
 Result<std::unique_ptr<Reader>> RunCommandReader(const std::vector<std::string>& argv,
                                                  bool forward_stderr,
                                                  const std::vector<std::string>& extra_env,
+                                                 const std::vector<std::string>& pass_env,
                                                  const std::string& what) {
   if (argv.empty() || argv[0].empty()) return InvalidArgumentError("no command given");
   int out[2], err[2];
@@ -144,22 +148,13 @@ Result<std::unique_ptr<Reader>> RunCommandReader(const std::vector<std::string>&
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  std::vector<std::string> env_store;
-  for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
-  for (const auto& kv : extra_env) {
-    std::string key = kv.substr(0, kv.find('='));
-    std::erase_if(env_store, [&](const std::string& s) { return s.rfind(key + "=", 0) == 0; });
-    env_store.push_back(kv);
-  }
-  std::vector<char*> envp;
-  for (auto& s : env_store) envp.push_back(s.data());
-  envp.push_back(nullptr);
+  io::ChildEnv env(pass_env, extra_env);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid;
-  int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), envp.data());
+  int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), env.envp());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   ::close(out[1]);
@@ -196,7 +191,43 @@ Result<std::vector<Entry>> CommandSource::List(const std::string& path, std::vec
 
 Result<std::unique_ptr<Reader>> CommandSource::Open(const std::string& path, const Entry&) {
   if (path != options_.filename) return NotFoundError("command source has no file " + path);
-  return RunCommandReader(options_.argv, options_.forward_stderr);
+  return RunCommandReader(options_.argv, options_.forward_stderr, {}, options_.env);
+}
+
+namespace {
+
+bool ValidVariableName(const std::string& n) {
+  if (n.empty() || std::isdigit(static_cast<unsigned char>(n[0]))) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+Result<std::unique_ptr<Source>> MakeCommandSource(const plan::PlanSource& ps) {
+  CommandSourceOptions o;
+  WARD_ASSIGN_OR_RETURN(std::vector<std::string> argv, ps.Strings("command", true));
+  for (auto& a : argv) {
+    auto e = plan::ExpandEnv(a);
+    if (!e.ok()) return Status(e.status().code(), "source '" + ps.name + "': " + e.status().message());
+    a = *e;
+  }
+  o.argv = std::move(argv);
+  WARD_ASSIGN_OR_RETURN(o.filename, ps.String("filename", false, ps.name + ".out"));
+  WARD_ASSIGN_OR_RETURN(o.env, ps.Strings("env"));
+  for (const auto& name : o.env) {
+    if (!ValidVariableName(name)) {
+      return InvalidArgumentError("source '" + ps.name + "': env names '" + name +
+                                  "', which is not an environment variable name (letters, digits and '_')");
+    }
+  }
+  auto s = CommandSource::Create(o);
+  if (!s.ok()) return Status(s.status().code(), "source '" + ps.name + "': " + s.status().message());
+  return std::unique_ptr<Source>(std::move(*s));
+}
+
+}  // namespace
+
+const SourceKind& CommandKind() {
+  static const SourceKind kind{"command", {"command", "filename", "env"}, &MakeCommandSource};
+  return kind;
 }
 
 }  // namespace ward::source

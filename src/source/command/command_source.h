@@ -22,6 +22,9 @@ struct CommandSourceOptions {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH
   std::string filename;           // name of the file in the snapshot
   bool forward_stderr = true;     // also copy the command's stderr to ours
+  // Variables the command gets even though ward keeps them from children
+  // (io/child_env.h): the plan's env = ["AWS_REGION", ...].
+  std::vector<std::string> env;
 };
 
 class CommandSource : public Source {
@@ -45,10 +48,13 @@ class CommandSource : public Source {
 // message that names the command as `what` (default "command 'ARGV0'") and
 // says only how it ended: the caller adds what that means. Exposed for other
 // sources that stream a command's output (pg_dump) and for
-// --password-command.
+// --password-command. The child's environment is io::ChildEnv(pass_env,
+// extra_env): ward's secrets stripped unless named in pass_env, then
+// extra_env ("NAME=value") added.
 Result<std::unique_ptr<Reader>> RunCommandReader(const std::vector<std::string>& argv,
                                                  bool forward_stderr,
                                                  const std::vector<std::string>& extra_env = {},
+                                                 const std::vector<std::string>& pass_env = {},
                                                  const std::string& what = "");
 
 }  // namespace ward::source

@@ -11,6 +11,7 @@
 #include <cerrno>
 
 #include "io/file.h"
+#include "source/kind.h"
 
 namespace ward::source {
 
@@ -234,6 +235,25 @@ Result<std::unique_ptr<Reader>> FileSource::Open(const std::string& path, const 
   }
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   return std::unique_ptr<Reader>(std::make_unique<FileReader>(std::move(owned), abs));
+}
+
+namespace {
+
+Result<std::unique_ptr<Source>> MakeFilesSource(const plan::PlanSource& ps) {
+  FileSourceOptions o;
+  WARD_ASSIGN_OR_RETURN(o.paths, ps.Strings("paths", true));
+  WARD_ASSIGN_OR_RETURN(o.excludes, ps.Strings("exclude"));
+  WARD_ASSIGN_OR_RETURN(o.one_file_system, ps.Bool("one_file_system"));
+  auto s = FileSource::Create(o);
+  if (!s.ok()) return Status(s.status().code(), "source '" + ps.name + "': " + s.status().message());
+  return std::unique_ptr<Source>(std::move(*s));
+}
+
+}  // namespace
+
+const SourceKind& FilesKind() {
+  static const SourceKind kind{"files", {"paths", "exclude", "one_file_system"}, &MakeFilesSource};
+  return kind;
 }
 
 }  // namespace ward::source

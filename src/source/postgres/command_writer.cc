@@ -11,7 +11,7 @@
 
 #include <cerrno>
 
-extern char** environ;
+#include "io/child_env.h"
 
 namespace ward::source::pg {
 
@@ -89,8 +89,9 @@ Result<std::unique_ptr<CommandWriter>> CommandWriter::Start(const std::vector<st
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  io::ChildEnv env;  // PGPASSWORD and PGPASSFILE pass; ward's own secrets do not
   pid_t pid;
-  int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), environ);
+  int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), env.envp());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   ::close(in[0]);

@@ -35,6 +35,7 @@
 #include "base/status.h"
 #include "plan/plan.h"
 #include "source/registry.h"
+#include "source/kind.h"
 #include "source/source.h"
 
 namespace ward::source {
@@ -52,6 +53,7 @@ struct PostgresSourceOptions {
 // yet), schema_only, tables, pg_dump.
 Result<std::unique_ptr<Source>> MakePostgresSource(const plan::PlanSource& ps);
 Result<std::unique_ptr<Source>> MakePostgresSource(const PostgresSourceOptions& options);
+const SourceKind& PostgresKind();  // kind = "postgres" and its plan keys
 
 struct PostgresRestoreOptions {
   std::string to;                   // DSN of the database to create (--to)

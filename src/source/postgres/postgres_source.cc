@@ -351,4 +351,11 @@ Result<std::unique_ptr<Source>> MakePostgresSource(const plan::PlanSource& ps) {
   return PostgresLogicalSource::Create(o);
 }
 
+const SourceKind& PostgresKind() {
+  static const SourceKind kind{"postgres",
+                               {"dsn", "mode", "schema_only", "tables", "pg_dump"},
+                               [](const plan::PlanSource& ps) { return MakePostgresSource(ps); }};
+  return kind;
+}
+
 }  // namespace ward::source

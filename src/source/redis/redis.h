@@ -35,6 +35,7 @@
 
 #include "plan/plan.h"
 #include "source/redis/rdb.h"
+#include "source/kind.h"
 #include "source/source.h"
 
 namespace ward::source {
@@ -62,6 +63,7 @@ Result<std::unique_ptr<Source>> NewRedisSource(const RedisSourceOptions& options
 // `connect_timeout` and `timeout` (durations, optional). A `password` key
 // is refused: secrets do not belong in plans.
 Result<std::unique_ptr<Source>> MakeRedisSource(const plan::PlanSource& ps);
+const SourceKind& RedisKind();  // kind = "redis" and its plan keys
 
 struct RedisRestoreOptions {
   // The environment variable holding the password (as redis-cli reads it).

@@ -447,4 +447,10 @@ Result<std::unique_ptr<Source>> MakeRedisSource(const plan::PlanSource& ps) {
   return std::move(*s);
 }
 
+const SourceKind& RedisKind() {
+  static const SourceKind kind{
+      "redis", {"address", "username", "password_env", "connect_timeout", "timeout"}, &MakeRedisSource};
+  return kind;
+}
+
 }  // namespace ward::source

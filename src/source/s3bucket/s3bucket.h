@@ -75,6 +75,7 @@
 #include "plan/plan.h"
 #include "source/registry.h"
 #include "source/s3bucket/bucket.h"
+#include "source/kind.h"
 #include "source/source.h"
 #include "storage/s3/credentials.h"
 
@@ -126,6 +127,7 @@ Result<std::unique_ptr<Source>> NewS3BucketSource(
 // Keys that would hold secrets (secret_access_key, access_key_id,
 // session_token, ...) are refused.
 Result<std::unique_ptr<Source>> MakeS3BucketSource(const plan::PlanSource& ps);
+const SourceKind& S3BucketKind();  // kind = "s3" and its plan keys
 
 struct S3BucketRestoreOptions {
   std::string url;  // where to: "s3:https://host/bucket/prefix"

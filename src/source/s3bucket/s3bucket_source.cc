@@ -578,4 +578,10 @@ Result<std::unique_ptr<Source>> MakeS3BucketSource(const plan::PlanSource& ps) {
   return std::move(*s);
 }
 
+const SourceKind& S3BucketKind() {
+  static const SourceKind kind{
+      "s3", {"url", "connections", "region", "virtual_host", "ca_file", "profile", "head_cache"}, &MakeS3BucketSource};
+  return kind;
+}
+
 }  // namespace ward::source
