@@ -49,24 +49,17 @@ class LocalBackend : public Backend {
   // layout an interrupted init left: never among someone else's files, where
   // a later prune or a typo'd -r would mix the two.
   Status RefuseForeignFiles() const {
-    DIR* d = ::opendir(root_.c_str());
-    if (!d) return errno == ENOENT ? Status::OK() : ErrnoStatus(errno, root_);
-    std::string foreign;
-    while (struct dirent* e = ::readdir(d)) {
-      std::string name = e->d_name;
-      if (name == "." || name == "..") continue;
-      bool ours = false;
-      for (FileType t : kAllDirTypes) ours = ours || name == LayoutDir(t);
-      if (!ours) {
-        foreign = name;
-        break;
+    WARD_ASSIGN_OR_RETURN(auto foreign, NamesIn(root_, [](std::string_view name) {
+      if (name == "." || name == "..") return false;
+      for (FileType t : kAllDirTypes) {
+        if (name == LayoutDir(t)) return false;
       }
-    }
-    ::closedir(d);
+      return true;
+    }));
     if (foreign.empty()) return Status::OK();
     return FailedPreconditionError(fmt::format(
         "{} is not empty and is not a ward repository (it holds '{}'): choose a new or empty folder", root_,
-        foreign));
+        foreign.front()));
   }
 
   Status Save(const Handle& h, ByteView data) override {
@@ -122,14 +115,8 @@ class LocalBackend : public Backend {
     std::string dir = root_ + "/" + LayoutDir(t);
     if (t != FileType::kPack) return ListDir(dir, fn);
     // Packs fan out over data/00..ff; list the subdirectories that exist.
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) return errno == ENOENT ? Status::OK() : ErrnoStatus(errno, dir);
-    std::vector<std::string> subdirs;
-    while (struct dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n.size() == 2 && n != "..") subdirs.push_back(n);
-    }
-    ::closedir(d);
+    WARD_ASSIGN_OR_RETURN(auto subdirs,
+                          NamesIn(dir, [](std::string_view n) { return n.size() == 2 && n != ".."; }));
     for (const auto& sub : subdirs) WARD_RETURN_IF_ERROR(ListDir(dir + "/" + sub, fn));
     return Status::OK();
   }
@@ -143,16 +130,7 @@ class LocalBackend : public Backend {
     dirs.push_back("");  // the config's
     for (const auto& rel : dirs) {
       std::string dir = rel.empty() ? root_ : root_ + "/" + rel;
-      DIR* d = ::opendir(dir.c_str());
-      if (d == nullptr) {
-        if (errno == ENOENT) continue;
-        return ErrnoStatus(errno, dir);
-      }
-      std::vector<std::string> names;
-      while (struct dirent* e = ::readdir(d)) {
-        if (IsTemporaryName(e->d_name)) names.emplace_back(e->d_name);
-      }
-      ::closedir(d);
+      WARD_ASSIGN_OR_RETURN(auto names, NamesIn(dir, IsTemporaryName));
       for (const auto& n : names) {
         struct stat st;
         if (::lstat((dir + "/" + n).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
@@ -203,14 +181,24 @@ class LocalBackend : public Backend {
     return stem == "config" || IsValidName(stem);
   }
 
-  static Status ListDir(const std::string& dir, const std::function<Status(const FileInfo&)>& fn) {
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) return errno == ENOENT ? Status::OK() : ErrnoStatus(errno, dir);
+  // The names in `dir` that `keep` accepts; none if `dir` does not exist.
+  static Result<std::vector<std::string>> NamesIn(const std::string& dir,
+                                                  const std::function<bool(std::string_view)>& keep) {
     std::vector<std::string> names;
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) {
+      if (errno == ENOENT) return names;
+      return ErrnoStatus(errno, dir);
+    }
     while (struct dirent* e = ::readdir(d)) {
-      if (IsValidName(e->d_name)) names.emplace_back(e->d_name);
+      if (keep(e->d_name)) names.emplace_back(e->d_name);
     }
     ::closedir(d);
+    return names;
+  }
+
+  static Status ListDir(const std::string& dir, const std::function<Status(const FileInfo&)>& fn) {
+    WARD_ASSIGN_OR_RETURN(auto names, NamesIn(dir, [](std::string_view n) { return IsValidName(n); }));
     for (const auto& n : names) {
       struct stat st;
       std::string path = dir + "/" + n;
