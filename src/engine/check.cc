@@ -194,12 +194,7 @@ Result<CheckResult> Checker::Run() {
     packs_[loc.pack].push_back({id, loc});
   });
   // Existence and sizes of packs.
-  std::map<Id, uint64_t> stored;
-  WARD_RETURN_IF_ERROR(repo_.backend()->List(FileType::kPack, [&](const storage::FileInfo& fi) {
-    auto id = Id::FromHex(fi.name);
-    if (id.ok()) stored[*id] = fi.size;
-    return Status::OK();
-  }));
+  WARD_ASSIGN_OR_RETURN(auto stored, repo_.ListPacks());
   result_.packs = packs_.size();
   for (const auto& [pack, blobs] : packs_) {
     auto it = stored.find(pack);

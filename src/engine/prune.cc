@@ -125,12 +125,7 @@ Status Pruner::PhaseOne() {
       if (IsUsed(used, b.loc.type, b.id)) canonical.try_emplace({b.id, b.loc.type}, pack);
     }
   }
-  std::map<Id, uint64_t> stored;
-  WARD_RETURN_IF_ERROR(repo_.backend()->List(FileType::kPack, [&](const storage::FileInfo& fi) {
-    auto id = Id::FromHex(fi.name);
-    if (id.ok()) stored[*id] = fi.size;
-    return Status::OK();
-  }));
+  WARD_ASSIGN_OR_RETURN(auto stored, repo_.ListPacks());
 
   std::vector<IndexFile::Pack> keep, condemn, repack;
   for (auto& [pack, blobs] : packs) {
